@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv and install first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The embedded default lives under .data/ (ignored by git).
+DEMO_ENV := DATA_DIR=$(CURDIR)/.data DAGSTER_HOME=$(CURDIR)/.data/dagster_home HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+.PHONY: install demo test dev bench instance clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+instance:
+	mkdir -p .data/dagster_home
+	cp dagster.yaml .data/dagster_home/dagster.yaml
+
+demo: install instance
+	$(DEMO_ENV) $(VENV)/bin/platformctl db init
+	$(DEMO_ENV) $(VENV)/bin/platformctl demo seed
+	$(DEMO_ENV) $(VENV)/bin/platformctl demo run
+
+test: install
+	$(PY) -m pytest
+
+dev: install instance
+	$(DEMO_ENV) $(VENV)/bin/platformctl db init
+	$(DEMO_ENV) env --default-signal=INT,TERM $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf .data

@@ -1,0 +1,22 @@
+"""Resources for the current environment: the same keys everywhere, targets from the settings."""
+
+from __future__ import annotations
+
+from orchestration.settings import Settings
+from resources.commerce import CommerceSettings
+from resources.database import DatabaseResource
+from resources.rates import RatesResource
+
+
+def build_resources(settings: Settings) -> dict:
+    return {
+        "database": DatabaseResource(url=settings.secret("DATABASE_URL"), pool_size=settings.get_int("DB_POOL_SIZE")),
+        "rates": RatesResource(provider=settings.get("RATES_PROVIDER"), url=settings.rates_url),
+        "commerce": CommerceSettings(
+            store_currency=settings.get("STORE_CURRENCY").upper(),
+            required_currencies=settings.get_list("RATES_CURRENCIES"),
+            max_daily_change=settings.get_float("RATES_MAX_DAILY_CHANGE"),
+            max_rate_age_hours=settings.get_float("RATES_MAX_AGE_HOURS"),
+            reprice_chunk_rows=settings.get_int("REPRICE_CHUNK_ROWS"),
+        ),
+    }

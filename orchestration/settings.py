@@ -1,0 +1,92 @@
+"""The one place that maps the environment to configuration.
+
+Read when Dagster loads the definitions (never at import). Every variable has a default that makes
+the embedded mode work offline; secrets reach resources as `EnvVar`, resolved only in the run.
+`VARIABLES` is also the README's configuration table (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import dagster as dg
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RATES_SNAPSHOT = Path(__file__).resolve().parent.parent / "resources" / "rates" / "snapshots" / "cbr_daily.xml"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str  # may refer to {data_dir}; "" means unset
+    help: str
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DATA_DIR", ".data", "Folder of everything the embedded default writes (database, Qdrant, media)."),
+    Variable("DATABASE_URL", "sqlite:///{data_dir}/app.db", "Application database (SQLite file or PostgreSQL URL).", secret=True),
+    Variable("DB_POOL_SIZE", "5", "Connections kept per process on PostgreSQL."),
+    Variable("STORE_CURRENCY", "RUB", "Currency that product prices are converted into."),
+    Variable("RATES_PROVIDER", "cbr", "Rate source: cbr, ecb or json."),
+    Variable("RATES_URL", "", "Rate source URL (http, https or file://); empty: the bundled CBR snapshot with cbr, else the provider's public URL."),
+    Variable("RATES_CURRENCIES", "USD,EUR,CNY,JPY,KZT", "Currencies every rate set must contain."),
+    Variable("RATES_MAX_DAILY_CHANGE", "0.2", "Relative change between consecutive rate sets that is flagged (WARN)."),
+    Variable("RATES_MAX_AGE_HOURS", "26", "Repricing refuses a rate set fetched longer ago than this."),
+    Variable("SCHEDULE_TIMEZONE", "UTC", "IANA timezone of every schedule."),
+    Variable("REPRICE_CHUNK_ROWS", "100000", "Product id range repriced per statement."),
+)
+
+
+class Settings:
+    """Configuration read from one environment mapping (os.environ unless given)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._env = dict(os.environ if environ is None else environ)
+        self._known = {v.name: v for v in VARIABLES}
+
+    def is_set(self, name: str) -> bool:
+        return bool(self._env.get(name, "").strip())
+
+    def get(self, name: str) -> str:
+        """The variable's value, or its default (with {data_dir} filled in)."""
+        if self.is_set(name):
+            return self._env[name].strip()
+        default = self._known[name].default if name in self._known else ""
+        return default.replace("{data_dir}", str(self.data_dir)) if default else ""
+
+    def secret(self, name: str) -> str | dg.EnvVar:
+        """An `EnvVar` when the variable is set (so the UI shows its name, never its value), else the default."""
+        return dg.EnvVar(name) if self.is_set(name) else self.get(name)
+
+    def get_int(self, name: str) -> int:
+        value = self.get(name)
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r} is not an integer") from None
+
+    def get_float(self, name: str) -> float:
+        value = self.get(name)
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{name}={value!r} is not a number") from None
+
+    def get_list(self, name: str) -> list[str]:
+        return [item.strip().upper() for item in self.get(name).split(",") if item.strip()]
+
+    @property
+    def data_dir(self) -> Path:
+        raw = self._env.get("DATA_DIR", "").strip() or ".data"
+        path = Path(raw)
+        return path if path.is_absolute() else (Path.cwd() / path)
+
+    @property
+    def rates_url(self) -> str:
+        if self.is_set("RATES_URL"):
+            return self.get("RATES_URL")
+        return RATES_SNAPSHOT.as_uri() if self.get("RATES_PROVIDER").lower() == "cbr" else ""

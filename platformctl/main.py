@@ -1,0 +1,20 @@
+"""`platformctl`: operator commands around the Dagster code location (schema, demo, lookups)."""
+
+from __future__ import annotations
+
+import click
+
+from platformctl.db import db
+from platformctl.demo import demo
+
+
+@click.group(help="Operator commands for the asset platform. Configuration comes from the environment (see README).")
+def cli() -> None:
+    pass
+
+
+cli.add_command(db)
+cli.add_command(demo)
+
+if __name__ == "__main__":
+    cli()

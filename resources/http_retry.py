@@ -1,0 +1,53 @@
+"""Retries for network calls: exponential backoff with jitter on transport failures only.
+
+A timeout, a refused connection, a 5xx or a 429 is worth another try; a 4xx or a malformed payload
+is not (another try would get the same answer), so those fail at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from tenacity import (
+    before_sleep_log,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class TransientHTTPError(Exception):
+    """A response that says "try again later" (5xx, 429, 408)."""
+
+    def __init__(self, url: str, status: int):
+        super().__init__(f"{url} answered HTTP {status}")
+        self.url = url
+        self.status = status
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(
+        exc, (TransientHTTPError, requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+    )
+
+
+def retrying(attempts: int, max_wait: float = 30.0, multiplier: float = 0.5):
+    """Decorator: retry transient failures `attempts` times in all, waiting 0..min(max_wait, m*2^n) s."""
+    return retry(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(max(1, attempts)),
+        wait=wait_random_exponential(multiplier=multiplier, max=max_wait),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
+
+
+def raise_for_transient(response: requests.Response) -> None:
+    if response.status_code in RETRYABLE_STATUS:
+        raise TransientHTTPError(response.url, response.status_code)
