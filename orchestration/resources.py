@@ -5,12 +5,18 @@ from __future__ import annotations
 from orchestration.settings import Settings
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
+from resources.media import MediaResource
 from resources.rates import RatesResource
 
 
 def build_resources(settings: Settings) -> dict:
     return {
         "database": DatabaseResource(url=settings.secret("DATABASE_URL"), pool_size=settings.get_int("DB_POOL_SIZE")),
+        "media": MediaResource(
+            root=settings.get("MEDIA_ROOT"),
+            s3_bucket=settings.get("MEDIA_S3_BUCKET"),
+            s3_endpoint_url=settings.get("MEDIA_S3_ENDPOINT_URL"),
+        ),
         "rates": RatesResource(provider=settings.get("RATES_PROVIDER"), url=settings.rates_url),
         "commerce": CommerceSettings(
             store_currency=settings.get("STORE_CURRENCY").upper(),
