@@ -38,6 +38,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RATES_MAX_AGE_HOURS", "26", "Repricing refuses a rate set fetched longer ago than this."),
     Variable("SCHEDULE_TIMEZONE", "UTC", "IANA timezone of every schedule."),
     Variable("REPRICE_CHUNK_ROWS", "100000", "Product id range repriced per statement."),
+    Variable("VECTOR_SHARDS", "16", "Number of product-vector shards (static partitions shard-00..)."),
     Variable("MEDIA_ROOT", "{data_dir}/media", "Local media folder (used when MEDIA_S3_BUCKET is unset)."),
     Variable("MEDIA_S3_BUCKET", "", "S3/R2/MinIO bucket for media; set = media lives there (credentials: the standard AWS_* variables)."),
     Variable("MEDIA_S3_ENDPOINT_URL", "", "S3-compatible endpoint URL (R2, MinIO); empty = AWS."),
