@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from platformctl.config import config
 from platformctl.db import db
 from platformctl.demo import demo
 
@@ -13,6 +14,7 @@ def cli() -> None:
     pass
 
 
+cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
 
