@@ -12,6 +12,7 @@ currency_rates_job = dg.define_asset_job(
     "currency_rates_job",
     selection=dg.AssetSelection.assets(currency_rates),
     op_retry_policy=STEP_RETRY,
+    tags={"dagster/max_runtime": 15 * 60},
     description="Fetch and store one 4-hour window of exchange rates.",
 )
 
@@ -20,6 +21,7 @@ reprice_products_job = dg.define_asset_job(
     # The blocking check runs first: a stale or incomplete rate set stops the run before any price moves.
     selection=dg.AssetSelection.assets("repriced_products")
     | dg.AssetSelection.checks(dg.AssetCheckKey(currency_rates.key, checks.RATE_SET_USABLE)),
+    tags={"dagster/max_runtime": 60 * 60},
     description="Reprice every product from the newest usable rate set.",
 )
 
