@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from stat import S_ISREG
 from typing import Iterator
 
 import dagster as dg
@@ -72,6 +73,7 @@ class MediaStore:
         raise NotImplementedError
 
     def move(self, key: str, new_key: str) -> None:
+        """Rename an object (overwrites `new_key`); the moved object's last_modified becomes now."""
         raise NotImplementedError
 
 
@@ -106,6 +108,8 @@ class LocalMediaStore(MediaStore):
             return False
 
     def iter_objects(self, prefix: str = "") -> Iterator[MediaObject]:
+        """Regular files only: symlinks (to files or folders) and other special files are not objects
+        of this store, so they are neither listed nor followed."""
         if not self.root.is_dir():
             return
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -114,7 +118,12 @@ class LocalMediaStore(MediaStore):
                 key = full.relative_to(self.root).as_posix()
                 if not key.startswith(prefix):
                     continue
-                stat = full.lstat()
+                try:
+                    stat = full.lstat()
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                if not S_ISREG(stat.st_mode):
+                    continue
                 yield MediaObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
             dirnames.sort()
 
@@ -132,9 +141,13 @@ class LocalMediaStore(MediaStore):
         return errors
 
     def move(self, key: str, new_key: str) -> None:
+        """Rename within the root; like an S3 copy, the moved object counts as new (mtime = now)."""
         source, target = self._path(key), self._path(new_key)
+        if source.is_symlink() or not source.is_file():
+            raise UnsafeKeyError(f"media key {key!r} refused: not a regular file inside the media root")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+        os.utime(target)
 
 
 class MediaResource(dg.ConfigurableResource):
