@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from orchestration.settings import Settings
+from resources.cache import CacheResource
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
+from resources.embedders import ImageEmbedderResource, TextEmbedderResource
 from resources.media import MediaResource
 from resources.rates import RatesResource
+from resources.recsys import RecsysSettings
+from resources.vectors import VectorStoreResource
 
 
 def build_resources(settings: Settings) -> dict:
@@ -18,6 +22,19 @@ def build_resources(settings: Settings) -> dict:
             s3_endpoint_url=settings.get("MEDIA_S3_ENDPOINT_URL"),
         ),
         "rates": RatesResource(provider=settings.get("RATES_PROVIDER"), url=settings.rates_url),
+        "vectors": VectorStoreResource(
+            path=settings.get("QDRANT_PATH"), url=settings.get("QDRANT_URL"), api_key=settings.secret("QDRANT_API_KEY")
+        ),
+        "text_embedder": TextEmbedderResource(model=settings.get("TEXT_MODEL"), device=settings.get("EMBED_DEVICE")),
+        "image_embedder": ImageEmbedderResource(
+            model=settings.get("IMAGE_MODEL"), pretrained=settings.get("IMAGE_PRETRAINED"), device=settings.get("EMBED_DEVICE")
+        ),
+        "cache": CacheResource(url=settings.secret("REDIS_URL")),
+        "recsys": RecsysSettings(
+            collection=settings.get("QDRANT_COLLECTION"),
+            shards=settings.get_int("VECTOR_SHARDS"),
+            similar_cache_pattern=settings.get("SIMILAR_CACHE_PATTERN"),
+        ),
         "commerce": CommerceSettings(
             store_currency=settings.get("STORE_CURRENCY").upper(),
             required_currencies=settings.get_list("RATES_CURRENCIES"),

