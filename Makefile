@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # The embedded default lives under .data/ (ignored by git).
-DEMO_ENV := DATA_DIR=$(CURDIR)/.data DAGSTER_HOME=$(CURDIR)/.data/dagster_home HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# IMAGE_PRETRAINED=none: no CLIP weights offline, so the demo uses untrained image weights, explicitly (metadata says so).
+DEMO_ENV := DATA_DIR=$(CURDIR)/.data DAGSTER_HOME=$(CURDIR)/.data/dagster_home HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 IMAGE_PRETRAINED=none
 
 .PHONY: install demo test dev bench instance clean
 
