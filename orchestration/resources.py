@@ -7,6 +7,7 @@ from resources.cache import CacheResource
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
+from resources.maintenance import MaintenanceSettings
 from resources.media import MediaResource
 from resources.rates import RatesResource
 from resources.recsys import RecsysSettings
@@ -42,4 +43,5 @@ def build_resources(settings: Settings) -> dict:
             max_rate_age_hours=settings.get_float("RATES_MAX_AGE_HOURS"),
             reprice_chunk_rows=settings.get_int("REPRICE_CHUNK_ROWS"),
         ),
+        "maintenance": MaintenanceSettings.from_settings(settings),
     }
