@@ -144,3 +144,6 @@ post_enrichment = Table(
     Column("updated_at", Timestamp, nullable=False),
     CheckConstraint("kind IN ('tags', 'crawl', 'vision', 'ocr')", name="kind_known"),
 )
+
+# Domain bookkeeping tables live in their own modules; importing them registers them on `metadata`.
+from appdb.recsys_tables import product_vector_shard, product_vector_state  # noqa: E402,F401
