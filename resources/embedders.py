@@ -165,6 +165,7 @@ class ImageEmbedderResource(dg.ConfigurableResource):
 
         def load():
             import open_clip
+            import torch
 
             arch = _register_config_file(self.model) if self.model.endswith(".json") else self.model
             if arch not in open_clip.list_models():
@@ -177,7 +178,13 @@ class ImageEmbedderResource(dg.ConfigurableResource):
                     "set IMAGE_PRETRAINED=none to use untrained weights explicitly"
                 )
             try:
-                model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, device=device)
+                # Untrained weights are random: seed them, so every process builds the same model and
+                # vectors from different runs stay comparable.
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    model, _, preprocess = open_clip.create_model_and_transforms(
+                        arch, pretrained=pretrained, device=device
+                    )
             except Exception as exc:  # noqa: BLE001 - e.g. offline and the tag's weights are not cached
                 raise ModelLoadError(
                     f"IMAGE_PRETRAINED={self.pretrained!r}: could not load OpenCLIP {arch} weights "
