@@ -5,11 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 import assets.commerce
+import assets.maintenance
 from orchestration.policies import apply_policies
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
-DOMAINS = (assets.commerce,)
+DOMAINS = (assets.commerce, assets.maintenance)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
