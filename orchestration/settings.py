@@ -62,6 +62,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EMBED_DEVICE", "auto", "Device for the embedding models: auto (GPU when present), cpu, cuda, cuda:1, mps."),
     Variable("REDIS_URL", "", "Applications' Redis cache; empty = cache invalidation is skipped (and reported).", secret=True),
     Variable("SIMILAR_CACHE_PATTERN", "rec:similar:*", "Redis key pattern of the similar-products cache, deleted after a vector run changed anything."),
+    Variable("DAGSTER_EXECUTOR", "multiprocess", "Where the steps of a run execute: multiprocess (one process per step), in_process, or celery (dagster-celery workers)."),
+    Variable("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0", "Celery broker of the step workers (DAGSTER_EXECUTOR=celery); the workers must use the same one.", secret=True),
+    Variable("CELERY_BACKEND_URL", "redis://127.0.0.1:6379/1", "Celery result backend of the step workers (DAGSTER_EXECUTOR=celery).", secret=True),
+    Variable("CELERY_WORKER_WAIT_SECONDS", "10", "A Celery run fails after this many seconds when no worker answers for its queues (instead of waiting forever)."),
 )
 
 
