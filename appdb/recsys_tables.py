@@ -37,3 +37,12 @@ product_vector_shard = Table(
     Column("store_fingerprint", String(255)),
     Column("verified_at", Timestamp, nullable=False),
 )
+
+product_vector_cache = Table(
+    "product_vector_cache",
+    metadata,
+    Column("collection", String(255), primary_key=True),
+    # Set before the first Qdrant write of a run, cleared once the similar-products cache was
+    # invalidated: a run that crashed in between leaves it set, and the next run invalidates.
+    Column("dirty_since", Timestamp),
+)

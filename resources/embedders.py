@@ -56,6 +56,11 @@ def _cached(key: tuple, load):
         return model
 
 
+def loaded_devices() -> dict[str, str]:
+    """{"text"|"image": device} of the models this process has loaded (loads nothing)."""
+    return {key[0]: key[-1] for key in list(_models)}
+
+
 def loaded_model_count() -> int:
     """How many models this process holds (tests assert that a run loads each model once)."""
     return len(_models)
@@ -102,6 +107,10 @@ class TextEmbedderResource(dg.ConfigurableResource):
                 ) from exc
 
         return _cached(("text", path, device), load)
+
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first `encode`)."""
+        self._load()
 
     @property
     def dimension(self) -> int:
@@ -197,6 +206,10 @@ class ImageEmbedderResource(dg.ConfigurableResource):
             return visual, preprocess, device
 
         return _cached(("image", self.model, self.pretrained, device), load)
+
+    def load(self) -> None:
+        """Load the model now (it is otherwise loaded by the first `encode_*`)."""
+        self._load()
 
     @property
     def dimension(self) -> int:

@@ -6,7 +6,6 @@ from pydantic import Field
 
 class RecsysSettings(dg.ConfigurableResource):
     collection: str = Field(default="products", description="Qdrant collection of the product vectors (QDRANT_COLLECTION).")
-    shards: int = Field(default=16, description="Number of product-vector shards (VECTOR_SHARDS); product id % shards.")
     similar_cache_pattern: str = Field(
         default="rec:similar:*", description="Redis keys of the similar-products cache (SIMILAR_CACHE_PATTERN)."
     )

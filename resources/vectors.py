@@ -67,6 +67,19 @@ class VectorStoreResource(dg.ConfigurableResource):
                     ) from exc
                 time.sleep(0.5)
 
+    def storage_fingerprint(self, collection: str) -> str | None:
+        """Size and modification time of a local-mode collection's storage file; None for a server or
+        when the file is not where qdrant-client keeps it. Local mode writes that file on every change
+        and never on reads, so an equal fingerprint means nobody wrote the collection in between."""
+        if not self.is_embedded:
+            return None
+        storage = Path(self.path) / "collection" / collection / "storage.sqlite"
+        try:
+            stat = storage.stat()
+        except OSError:
+            return None
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+
     @contextmanager
     def client(self) -> Iterator[Any]:
         """An open `QdrantClient`, closed on exit (which releases local mode's lock)."""
