@@ -146,4 +146,4 @@ post_enrichment = Table(
 )
 
 # Domain bookkeeping tables live in their own modules; importing them registers them on `metadata`.
-from appdb.recsys_tables import product_vector_shard, product_vector_state  # noqa: E402,F401
+from appdb import recsys_tables  # noqa: E402,F401

@@ -33,7 +33,6 @@ def build_resources(settings: Settings) -> dict:
         "cache": CacheResource(url=settings.secret("REDIS_URL")),
         "recsys": RecsysSettings(
             collection=settings.get("QDRANT_COLLECTION"),
-            shards=settings.get_int("VECTOR_SHARDS"),
             similar_cache_pattern=settings.get("SIMILAR_CACHE_PATTERN"),
         ),
         "commerce": CommerceSettings(
