@@ -6,11 +6,12 @@ import dagster as dg
 
 import assets.commerce
 import assets.maintenance
+import assets.recsys
 from orchestration.policies import apply_policies
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
-DOMAINS = (assets.commerce, assets.maintenance)
+DOMAINS = (assets.commerce, assets.maintenance, assets.recsys)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
