@@ -20,9 +20,11 @@ DemoStep = Callable[[dg.DagsterInstance, dg.Definitions], list[str]]
 
 def _steps() -> list[tuple[str, DemoStep]]:
     from assets.commerce.demo import demo_commerce
+    from assets.maintenance.demo import demo_maintenance
 
     return [
         ("commerce: currency rates and repricing", demo_commerce),
+        ("maintenance: every cleanup in dry-run", demo_maintenance),
     ]
 
 
