@@ -11,12 +11,16 @@ from resources.maintenance import MaintenanceSettings
 from resources.media import MediaResource
 from resources.rates import RatesResource
 from resources.recsys import RecsysSettings
+from resources.step_io import DatabaseStepIOManager
 from resources.vectors import VectorStoreResource
 
 
 def build_resources(settings: Settings) -> dict:
+    database = DatabaseResource(url=settings.secret("DATABASE_URL"), pool_size=settings.get_int("DB_POOL_SIZE"))
     return {
-        "database": DatabaseResource(url=settings.secret("DATABASE_URL"), pool_size=settings.get_int("DB_POOL_SIZE")),
+        "database": database,
+        # Values that steps hand to each other, readable from any process (Celery workers, run containers).
+        "step_io_manager": DatabaseStepIOManager(database=database),
         "media": MediaResource(
             root=settings.get("MEDIA_ROOT"),
             s3_bucket=settings.get("MEDIA_S3_BUCKET"),
