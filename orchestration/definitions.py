@@ -7,7 +7,9 @@ import dagster as dg
 import assets.commerce
 import assets.maintenance
 import assets.recsys
+from orchestration.executors import build_executor
 from orchestration.policies import apply_policies
+from orchestration.probe import deploy_probe_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
@@ -18,7 +20,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings()
     merged = dg.Definitions.merge(
         *(domain.build_defs(settings) for domain in DOMAINS),
-        dg.Definitions(resources=build_resources(settings)),
+        dg.Definitions(resources=build_resources(settings), executor=build_executor(settings), jobs=[deploy_probe_job]),
     )
     return apply_policies(merged)
 
