@@ -7,6 +7,7 @@ import click
 from platformctl.config import config
 from platformctl.db import db
 from platformctl.demo import demo
+from platformctl.similar import similar
 
 
 @click.group(help="Operator commands for the asset platform. Configuration comes from the environment (see README).")
@@ -17,6 +18,7 @@ def cli() -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(similar)
 
 if __name__ == "__main__":
     cli()
