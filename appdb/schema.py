@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
 
+from appdb.changes import install_triggers
 from appdb.tables import metadata
 
 
 def init_schema(engine: Engine) -> list[str]:
-    """Create the missing tables; return the names of those created (empty on a second run)."""
+    """Create the missing tables and (re)install the change-capture triggers; return the names of the
+    tables created (empty on a second run)."""
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine, checkfirst=True)
+    install_triggers(engine)  # change capture for the sensors: replaced in place, every time
     after = set(inspect(engine).get_table_names())
     return sorted(after - before)

@@ -148,3 +148,4 @@ post_enrichment = Table(
 # Domain bookkeeping tables live in their own modules; importing them registers them on `metadata`.
 from appdb import recsys_tables  # noqa: E402,F401
 from appdb import platform_tables  # noqa: E402,F401
+from appdb import changes  # noqa: E402,F401
