@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import requests
+import urllib3.exceptions
 from tenacity import (
     before_sleep_log,
     retry,
@@ -31,10 +32,22 @@ class TransientHTTPError(Exception):
         self.status = status
 
 
+# Failures while reading a streamed body surface as urllib3's own exceptions (a connection dropped
+# mid-body, a read that timed out after the headers), not as requests' wrappers.
+TRANSIENT_ERRORS = (
+    TransientHTTPError,
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(
-        exc, (TransientHTTPError, requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
-    )
+    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 def retrying(attempts: int, max_wait: float = 30.0, multiplier: float = 0.5):

@@ -46,6 +46,7 @@ def fetch_bytes(
     except RatesError:
         raise
     except Exception as exc:  # transient failures that outlived every retry
+        tries = _get.statistics.get("attempt_number", 1)
         raise RatesTransportError(
-            provider, url, f"unreachable after {attempts} attempt(s): {exc.__class__.__name__}: {exc}"
+            provider, url, f"unreachable after {tries} attempt(s): {exc.__class__.__name__}: {exc}"
         ) from exc

@@ -15,7 +15,8 @@ def _with_query(url: str, **params: str) -> str:
     parts = urlparse(url)
     query = parse_qs(parts.query)
     query.update({key: [value] for key, value in params.items()})
-    return urlunparse(parts._replace(query=urlencode(query, doseq=True)))
+    # Slashes stay literal: CBR documents date_req=DD/MM/YYYY.
+    return urlunparse(parts._replace(query=urlencode(query, doseq=True, safe="/")))
 
 
 def _cbr_url(url: str, as_of: date) -> str:
