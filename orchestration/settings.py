@@ -66,6 +66,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0", "Celery broker of the step workers (DAGSTER_EXECUTOR=celery); the workers must use the same one.", secret=True),
     Variable("CELERY_BACKEND_URL", "redis://127.0.0.1:6379/1", "Celery result backend of the step workers (DAGSTER_EXECUTOR=celery).", secret=True),
     Variable("CELERY_WORKER_WAIT_SECONDS", "10", "A Celery run fails after this many seconds when no worker answers for its queues (instead of waiting forever)."),
+    Variable("PRODUCT_CHANGES_QUIET_SECONDS", "30", "product_changes_sensor: a shard's vectors run once no product of it changed for this long."),
+    Variable("PRODUCT_CHANGES_MAX_WAIT_SECONDS", "300", "product_changes_sensor: ...and at the latest this long after its first pending change (a continuous stream)."),
+    Variable("PRODUCT_CHANGES_MAX_IDS_PER_RUN", "2000", "product_changes_sensor: more changed products than this in one shard = one run of the whole shard."),
+    Variable("PRODUCT_CHANGES_RETENTION_HOURS", "24", "Consumed product_change rows older than this are pruned by the sensor (-1 = never)."),
+    Variable("ALERT_WEBHOOK_URL", "", "Slack-compatible incoming webhook for run failure alerts; empty = no alerts.", secret=True),
+    Variable("DAGSTER_WEBSERVER_URL", "", "Public URL of the Dagster UI, for links in alerts (e.g. http://127.0.0.1:3000)."),
 )
 
 
