@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestration.settings import Settings
+from resources.alerts import AlertWebhookResource
 from resources.cache import CacheResource
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
@@ -47,4 +48,7 @@ def build_resources(settings: Settings) -> dict:
             reprice_chunk_rows=settings.get_int("REPRICE_CHUNK_ROWS"),
         ),
         "maintenance": MaintenanceSettings.from_settings(settings),
+        "alerts": AlertWebhookResource(
+            webhook_url=settings.secret("ALERT_WEBHOOK_URL"), webserver_url=settings.get("DAGSTER_WEBSERVER_URL")
+        ),
     }
