@@ -67,14 +67,14 @@ def require_workers(broker: str, backend: str, queues: list[str], wait_seconds: 
         check = find_workers(broker, backend, queues, wait_seconds)
     except Exception as exc:  # noqa: BLE001 - the broker itself is unreachable or refuses us
         raise NoCeleryWorkerError(
-            f"Celery broker {redact(broker)} did not answer ({exc.__class__.__name__}: {exc}); "
-            "no step was submitted. Check CELERY_BROKER_URL and that the broker is up."
+            f"Celery broker {redact(broker)} did not answer ({exc.__class__.__name__}: {exc}). "
+            "Check CELERY_BROKER_URL and that the broker is up."
         ) from exc
     if check.missing:
         seen = ", ".join(f"{name} {qs}" for name, qs in sorted(check.workers.items())) or "none"
         raise NoCeleryWorkerError(
             f"No Celery worker consumes queue(s) {check.missing} on broker {redact(broker)} "
-            f"(waited {check.seconds} s; workers seen: {seen}); no step was submitted. "
+            f"(waited {check.seconds} s; workers seen: {seen}). "
             f"Start workers with `{START_COMMAND}` (compose: `docker compose up -d --scale worker=N`) "
             "and check them with `platformctl workers`."
         )
@@ -91,7 +91,10 @@ class CheckedCeleryExecutor(CeleryExecutor):
     def execute(self, plan_context, execution_plan):
         steps = [execution_plan.get_step_by_key(key) for key in execution_plan.step_keys_to_execute]
         queues = sorted({step.tags.get(DAGSTER_CELERY_QUEUE_TAG, DEFAULT_QUEUE) for step in steps})
-        check = require_workers(self.broker, self.backend, queues, self.wait_seconds)
+        try:
+            check = require_workers(self.broker, self.backend, queues, self.wait_seconds)
+        except NoCeleryWorkerError as exc:
+            raise NoCeleryWorkerError(f"Run stopped before submitting any step: {exc}") from None
         plan_context.log.info(f"Celery workers for {queues}: {sorted(check.workers)} (answered in {check.seconds} s)")
         yield from super().execute(plan_context, execution_plan)
 
