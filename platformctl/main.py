@@ -8,6 +8,7 @@ from platformctl.config import config
 from platformctl.db import db
 from platformctl.demo import demo
 from platformctl.similar import similar
+from platformctl.workers import workers
 
 
 @click.group(help="Operator commands for the asset platform. Configuration comes from the environment (see README).")
@@ -19,6 +20,7 @@ cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(similar)
+cli.add_command(workers)
 
 if __name__ == "__main__":
     cli()
