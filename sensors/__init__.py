@@ -1,0 +1,10 @@
+"""Sensors: source changes and run outcomes that start work (see sensors/README.md)."""
+
+import dagster as dg
+
+from sensors.product_changes import build_product_changes_sensor
+from sensors.run_alerts import build_run_alerts_sensor
+
+
+def build_defs(settings) -> dg.Definitions:
+    return dg.Definitions(sensors=[build_product_changes_sensor(settings), build_run_alerts_sensor()])

@@ -1,0 +1,308 @@
+"""Debounce and coalesce a stream of changes into runs: the reusable core of the change sensors.
+
+Pure functions over a JSON cursor, no Dagster and no database: a `ChangeSource` delivers changes in
+order from an opaque position; `advance` folds them into per-partition pending sets and decides which
+partitions get a run now. The Dagster side (sensors/debounced_sensor.py) reads the launched runs from
+the instance and turns `Batch`es into RunRequests. sensors/README.md explains the rules:
+
+- quiet period: a partition runs once no change arrived for `quiet_s` (a burst = one run);
+- max wait: a partition with changes runs at the latest `max_wait_s` after its first pending change;
+- in flight: while a run of the partition is queued or running, its new changes wait for the next run;
+- run keys `<partition>:<epoch>:<gen>`: a retried tick re-emits the same key (the daemon skips it);
+- recovery: runs launched by a tick whose cursor was lost are found in the instance, so their
+  changes are neither launched twice nor dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Protocol, Sequence
+
+CURSOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DebouncePolicy:
+    quiet_s: float = 30.0
+    max_wait_s: float = 300.0
+    # More pending items than this for one partition: one run of the whole partition instead of a list.
+    max_items: int = 2000
+    # Sensor ticks are not exactly periodic; a quiet period that ends this close to a tick counts as over.
+    tick_jitter_s: float = 1.0
+    # One tick reads at most this many changes, in chunks of `read_chunk`, for at most `read_budget_s`.
+    read_chunk: int = 20_000
+    max_read: int = 200_000
+    read_budget_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str  # the partition this change belongs to
+    item: Hashable  # the entity the run must handle (JSON-serializable: int or str)
+    op: str = "U"  # I, U or D (counted, not interpreted: a run handles every item the same way)
+    mark: tuple = ()  # the source's ordering facts, interpreted only by ChangeSource.within
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    changes: Sequence[Change]
+    position: dict  # JSON-serializable; where the next read starts
+    more: bool  # the source has more changes after `position` right now
+
+
+class ChangeSource(Protocol):
+    def read(self, position: dict | None, limit: int) -> ChangeBatch:
+        """Up to about `limit` changes after `position` (None: from the start), in delivery order."""
+
+    def within(self, position: dict, change: Change) -> bool:
+        """Whether `change` had been delivered by the reads that ended at `position`."""
+
+    def acknowledge(self, position: dict) -> int:
+        """Every change up to `position` is safely recorded (the cursor holding it is saved):
+        the source may prune them. Returns how many it pruned."""
+
+
+@dataclass
+class Pending:
+    items: set | None  # None: the whole partition
+    first: float  # when the oldest pending change was seen
+    last: float  # when the newest pending change was seen
+    changes: int = 0
+
+    def to_json(self) -> dict:
+        items = None if self.items is None else sorted(self.items, key=_sort_key)
+        return {"items": items, "first": self.first, "last": self.last, "changes": self.changes}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Pending":
+        items = data.get("items")
+        return cls(None if items is None else set(items), data["first"], data["last"], data.get("changes", 0))
+
+
+def _sort_key(item: Any) -> tuple:
+    return (0, item, "") if isinstance(item, int) else (1, 0, str(item))
+
+
+@dataclass
+class DebounceState:
+    """Everything the cursor holds. `epoch` is new whenever the cursor starts over (first tick, reset),
+    so run keys never collide with those of an earlier cursor's runs."""
+
+    epoch: str
+    position: dict | None = None
+    pending: dict[str, Pending] = field(default_factory=dict)
+    gen: dict[str, int] = field(default_factory=dict)  # next run number per partition
+    saved_at: float = 0.0  # when the tick that wrote this cursor ran
+
+    @classmethod
+    def new(cls) -> "DebounceState":
+        return cls(epoch=uuid.uuid4().hex[:10])
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "v": CURSOR_VERSION,
+                "epoch": self.epoch,
+                "position": self.position,
+                "pending": {key: p.to_json() for key, p in sorted(self.pending.items())},
+                "gen": dict(sorted(self.gen.items())),
+                "saved_at": self.saved_at,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, cursor: str | None) -> "DebounceState":
+        if not cursor:
+            return cls.new()
+        data = json.loads(cursor)
+        if data.get("v") != CURSOR_VERSION:
+            raise ValueError(f"cursor version {data.get('v')!r} is not {CURSOR_VERSION}; reset the sensor's cursor")
+        return cls(
+            epoch=data["epoch"],
+            position=data.get("position"),
+            pending={key: Pending.from_json(p) for key, p in data.get("pending", {}).items()},
+            gen={key: int(n) for key, n in data.get("gen", {}).items()},
+            saved_at=float(data.get("saved_at", 0.0)),
+        )
+
+
+def run_key(key: str, epoch: str, gen: int) -> str:
+    return f"{key}:{epoch}:{gen}"
+
+
+def parse_run_key(value: str) -> tuple[str, str, int] | None:
+    """(partition, epoch, gen) of a key made by `run_key`; None for any other key."""
+    parts = value.rsplit(":", 2)
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2])
+
+
+@dataclass(frozen=True)
+class LaunchedRun:
+    """A run this sensor launched, as the instance knows it."""
+
+    key: str
+    epoch: str
+    gen: int
+    in_progress: bool  # queued, starting or running
+    position: dict | None  # the source position of the tick that launched it (None: unknown)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One run to request: the pending items of one partition."""
+
+    key: str
+    items: list | None  # None: the whole partition
+    run_key: str
+    changes: int
+    waited_s: float  # since the oldest change of the batch was seen
+    reason: str  # "quiet" or "max_wait"
+
+
+@dataclass
+class TickOutcome:
+    state: DebounceState
+    batches: list[Batch]
+    read: int = 0
+    ops: Counter = field(default_factory=Counter)
+    more: bool = False  # changes were left unread (the next tick goes on)
+    recovered: list[str] = field(default_factory=list)  # partitions of runs found launched by a lost tick
+    busy: list[str] = field(default_factory=list)  # partitions waiting for their in-flight run
+    pruned: int = 0
+
+    def summary(self) -> str:
+        ops = ", ".join(f"{op}={n}" for op, n in sorted(self.ops.items())) or "none"
+        waiting = {key: len(p.items) if p.items is not None else "all" for key, p in self.state.pending.items()}
+        parts = [f"read {self.read} changes ({ops})" + (" and more remain" if self.more else "")]
+        if self.batches:
+            parts.append("launch " + ", ".join(f"{b.key} ({len(b.items) if b.items is not None else 'all'} items, {b.reason})" for b in self.batches))
+        if waiting:
+            parts.append(f"pending {waiting}")
+        if self.busy:
+            parts.append(f"waiting for in-flight runs of {sorted(self.busy)}")
+        if self.recovered:
+            parts.append(f"recovered runs launched by an unsaved tick: {sorted(self.recovered)}")
+        if self.pruned:
+            parts.append(f"pruned {self.pruned} consumed change rows")
+        return "; ".join(parts)
+
+
+def recover(state: DebounceState, runs: Iterable[LaunchedRun]) -> dict[str, dict | None]:
+    """Account for runs of this cursor's epoch that the cursor does not know about: a tick launched
+    them and its cursor was never saved. Their partitions' pending items went into those runs; the
+    changes that tick had read (up to the run's position) are dropped when read again.
+
+    Returns {partition: position of its newest such run (None: unknown, nothing is dropped)}.
+    """
+    newest: dict[str, LaunchedRun] = {}
+    for run in runs:
+        if run.epoch != state.epoch or run.gen < state.gen.get(run.key, 0):
+            continue
+        if run.key not in newest or run.gen > newest[run.key].gen:
+            newest[run.key] = run
+    for key, run in newest.items():
+        state.gen[key] = run.gen + 1
+        state.pending.pop(key, None)
+    return {key: run.position for key, run in newest.items()}
+
+
+def fold(
+    state: DebounceState,
+    changes: Iterable[Change],
+    now: float,
+    policy: DebouncePolicy,
+    *,
+    seen_by: dict[str, dict | None] | None = None,
+    within: Callable[[dict, Change], bool] | None = None,
+) -> Counter:
+    """Add changes to the pending sets (skipping those `seen_by` a recovered run); count ops."""
+    ops: Counter = Counter()
+    for change in changes:
+        ops[change.op] += 1
+        if seen_by and change.key in seen_by:
+            position = seen_by[change.key]
+            if position is not None and within is not None and within(position, change):
+                continue
+        pending = state.pending.get(change.key)
+        if pending is None:
+            pending = state.pending[change.key] = Pending(items=set(), first=now, last=now)
+        pending.last = now
+        pending.changes += 1
+        if pending.items is not None:
+            pending.items.add(change.item)
+            if len(pending.items) > policy.max_items:
+                pending.items = None
+    return ops
+
+
+def plan(state: DebounceState, now: float, policy: DebouncePolicy, busy: set[str], caught_up: bool) -> list[Batch]:
+    """The partitions that run now; their pending sets move into batches and their run number advances.
+
+    While changes are still unread (`caught_up` false) nobody can say a partition has gone quiet, so
+    only max-wait launches happen.
+    """
+    batches = []
+    for key in sorted(state.pending):
+        pending = state.pending[key]
+        if key in busy:
+            continue
+        quiet = caught_up and now - pending.last >= policy.quiet_s - policy.tick_jitter_s
+        overdue = now - pending.first >= policy.max_wait_s - policy.tick_jitter_s
+        if not (quiet or overdue):
+            continue
+        gen = state.gen.get(key, 0)
+        items = None if pending.items is None else sorted(pending.items, key=_sort_key)
+        batches.append(
+            Batch(
+                key=key,
+                items=items,
+                run_key=run_key(key, state.epoch, gen),
+                changes=pending.changes,
+                waited_s=round(now - pending.first, 3),
+                reason="quiet" if quiet else "max_wait",
+            )
+        )
+        state.gen[key] = gen + 1
+        del state.pending[key]
+    return batches
+
+
+def advance(
+    cursor: str | None,
+    source: ChangeSource,
+    policy: DebouncePolicy,
+    runs: Sequence[LaunchedRun],
+    now: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> TickOutcome:
+    """One tick: recover, prune what the saved cursor consumed, read (bounded), fold, plan."""
+    state = DebounceState.from_json(cursor)
+    saved_position = state.position if cursor else None
+    outcome = TickOutcome(state=state, batches=[])
+    seen_by = recover(state, runs)
+    outcome.recovered = sorted(seen_by)
+    if saved_position is not None:
+        outcome.pruned = source.acknowledge(saved_position)
+
+    started = clock()
+    more = True
+    while more and outcome.read < policy.max_read and clock() - started < policy.read_budget_s:
+        batch = source.read(state.position, min(policy.read_chunk, policy.max_read - outcome.read))
+        outcome.ops.update(fold(state, batch.changes, now, policy, seen_by=seen_by, within=source.within))
+        outcome.read += len(batch.changes)
+        state.position = batch.position
+        more = batch.more
+    outcome.more = more
+
+    busy = {run.key for run in runs if run.in_progress}
+    outcome.busy = sorted(busy & set(state.pending))
+    outcome.batches = plan(state, now, policy, busy, caught_up=not more)
+    state.saved_at = now
+    return outcome

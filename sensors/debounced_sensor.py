@@ -1,0 +1,132 @@
+"""The Dagster side of sensors/debounce.py: a sensor factory over any ChangeSource.
+
+The sensor reads its own runs back from the instance (by the `dagster/sensor_name` tag the daemon
+puts on them) to know which partitions have a run in flight and to recover runs launched by a tick
+whose cursor was lost, then returns one RunRequest per batch together with the new cursor. The
+daemon stores the cursor with the run requests before it submits them and skips run keys it has
+already used, so a tick interrupted part-way is finished, not repeated.
+"""
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Sequence
+
+import dagster as dg
+
+from sensors.debounce import Batch, ChangeSource, DebouncePolicy, DebounceState, LaunchedRun, advance, parse_run_key
+
+SENSOR_NAME_TAG = "dagster/sensor_name"
+RUN_KEY_TAG = "dagster/run_key"
+POSITION_TAG = "debounce/position"
+CHANGES_TAG = "debounce/changes"
+ITEMS_TAG = "debounce/items"
+REASON_TAG = "debounce/reason"
+
+# Not finished: the run still holds (or waits for) its partition. (Dagster's IN_PROGRESS_RUN_STATUSES
+# leaves out QUEUED and NOT_STARTED.)
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+    dg.DagsterRunStatus.SUSPENDED,
+    dg.DagsterRunStatus.MANAGED,
+]
+# Runs created this long before the saved cursor's tick are looked at for recovery (clock skew margin).
+RECOVERY_MARGIN_S = 120.0
+RUNS_LIMIT = 1000
+
+
+def launched_runs(instance: dg.DagsterInstance, sensor_name: str, since: float | None) -> list[LaunchedRun]:
+    """This sensor's unfinished runs, and every run it created since `since` (epoch seconds)."""
+    records = list(
+        instance.get_run_records(
+            filters=dg.RunsFilter(tags={SENSOR_NAME_TAG: sensor_name}, statuses=UNFINISHED), limit=RUNS_LIMIT
+        )
+    )
+    if since is not None:
+        after = datetime.fromtimestamp(since - RECOVERY_MARGIN_S, tz=timezone.utc)
+        records += instance.get_run_records(
+            filters=dg.RunsFilter(tags={SENSOR_NAME_TAG: sensor_name}, created_after=after), limit=RUNS_LIMIT
+        )
+    runs: dict[str, LaunchedRun] = {}
+    for record in records:
+        run = record.dagster_run
+        parsed = parse_run_key(run.tags.get(RUN_KEY_TAG, ""))
+        if parsed is None:
+            continue
+        key, epoch, gen = parsed
+        position = run.tags.get(POSITION_TAG)
+        runs[run.run_id] = LaunchedRun(
+            key=key,
+            epoch=epoch,
+            gen=gen,
+            in_progress=run.status in UNFINISHED,
+            position=json.loads(position) if position else None,
+        )
+    return list(runs.values())
+
+
+def build_debounced_sensor(
+    *,
+    name: str,
+    job_name: str,
+    source: Callable[[object], ChangeSource],
+    run_config: Callable[[list | None], dict],
+    policy: DebouncePolicy,
+    required_resource_keys: set[str],
+    description: str,
+    minimum_interval_seconds: int = 5,
+    partitioned: bool = True,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
+    asset_check_keys: Sequence[dg.AssetCheckKey] | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    """A sensor that requests `job_name` runs of the partitions whose changes are due.
+
+    `source(context.resources)` builds the ChangeSource; `run_config(items)` the run config of one
+    batch (items None: the whole partition).
+    """
+
+    def request(batch: Batch, position: dict | None) -> dg.RunRequest:
+        return dg.RunRequest(
+            run_key=batch.run_key,
+            partition_key=batch.key if partitioned else None,
+            run_config=run_config(batch.items),
+            asset_selection=asset_selection,
+            asset_check_keys=asset_check_keys,
+            tags={
+                **(extra_tags or {}),
+                POSITION_TAG: json.dumps(position, separators=(",", ":")),
+                CHANGES_TAG: str(batch.changes),
+                ITEMS_TAG: "all" if batch.items is None else str(len(batch.items)),
+                REASON_TAG: f"{batch.reason} after {batch.waited_s:.1f} s",
+            },
+        )
+
+    @dg.sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        required_resource_keys=required_resource_keys,
+        description=description,
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        saved = DebounceState.from_json(context.cursor) if context.cursor else None
+        runs = launched_runs(context.instance, name, saved.saved_at if saved else None)
+        outcome = advance(context.cursor, source(context.resources), policy, runs, now=clock())
+        summary = outcome.summary()
+        context.log.info(summary)
+        requests = [request(batch, outcome.state.position) for batch in outcome.batches]
+        return dg.SensorResult(
+            run_requests=requests,
+            cursor=outcome.state.to_json(),
+            skip_reason=None if requests else summary,
+        )
+
+    return _sensor
