@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,39 @@ class TextEmbedderResource(dg.ConfigurableResource):
             show_progress_bar=False,
         )
         return _normalized(vectors)
+
+    def encode_tokens(self, texts: list[str]) -> list["TokenVectors"]:
+        """Per text, from the same single forward pass as `encode`: the sentence vector and the contextual
+        vector and character span of every token (span-level scoring, e.g. extractive keywords)."""
+        if not texts:
+            return []
+        model = self._load()
+        outputs = model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+        spans = model.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)
+        result = []
+        for index, out in enumerate(outputs):
+            length = int(out["attention_mask"].sum())
+            if out["input_ids"][:length].tolist() != spans["input_ids"][index]:
+                raise ModelLoadError(f"TEXT_MODEL={self.model_name!r}: token offsets do not match the model's tokens")
+            sentence = out["sentence_embedding"].float().cpu().numpy()[None, :]
+            result.append(
+                TokenVectors(
+                    sentence=_normalized(sentence)[0],
+                    tokens=out["token_embeddings"][:length].float().cpu().numpy(),
+                    offsets=np.asarray(spans["offset_mapping"][index], dtype=np.int64).reshape(-1, 2),
+                )
+            )
+        return result
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's sentence vector (normalized), token vectors (raw, one row per token) and the
+    [start, end) character span of each token (special tokens: an empty span)."""
+
+    sentence: np.ndarray
+    tokens: np.ndarray
+    offsets: np.ndarray
 
 
 def _register_config_file(model: str) -> str:
