@@ -7,13 +7,14 @@ import dagster as dg
 import assets.commerce
 import assets.maintenance
 import assets.recsys
+import sensors
 from orchestration.executors import build_executor
 from orchestration.policies import apply_policies
 from orchestration.probe import deploy_probe_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
-DOMAINS = (assets.commerce, assets.maintenance, assets.recsys)
+DOMAINS = (assets.commerce, assets.maintenance, assets.recsys, sensors)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
