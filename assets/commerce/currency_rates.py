@@ -12,7 +12,7 @@ from assets.commerce.rates_store import load_latest, replace_partition
 from orchestration.partitions import RATES_PARTITIONS
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
-from resources.rates import RatesError, RatesResource
+from resources.rates import RatesError, RatesResource, RatesTransportError
 
 
 @dg.asset(
@@ -44,8 +44,13 @@ def currency_rates(
     try:
         rate_set = rates.fetch(as_of)
     except RatesError as exc:
-        # Nothing was written: the partition keeps whatever good rates it had.
-        raise dg.Failure(description=str(exc), metadata={"provider": exc.provider, "url": exc.url}) from exc
+        # Nothing was written: the partition keeps whatever good rates it had. Only transport failures
+        # deserve the job's step retries; a bad payload or a 4xx would get the same answer again.
+        raise dg.Failure(
+            description=str(exc),
+            metadata={"provider": exc.provider, "url": exc.url},
+            allow_retries=isinstance(exc, RatesTransportError),
+        ) from exc
     fetch_s = time.perf_counter() - started
 
     with database.begin() as conn:
