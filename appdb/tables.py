@@ -149,3 +149,4 @@ post_enrichment = Table(
 from appdb import recsys_tables  # noqa: E402,F401
 from appdb import platform_tables  # noqa: E402,F401
 from appdb import changes  # noqa: E402,F401
+from appdb import posts_tables  # noqa: E402,F401
