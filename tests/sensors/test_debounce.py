@@ -1,0 +1,241 @@
+"""The debounce core without Dagster or a database: a list-backed change source and a fake clock."""
+
+import json
+
+import pytest
+
+from sensors.debounce import (
+    Change,
+    ChangeBatch,
+    DebouncePolicy,
+    DebounceState,
+    LaunchedRun,
+    advance,
+    parse_run_key,
+    run_key,
+)
+
+POLICY = DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=5, tick_jitter_s=1.0, read_chunk=3, max_read=100)
+
+
+class ListSource:
+    """Changes in a list; position = {"next": index}; change.mark = (index,)."""
+
+    def __init__(self):
+        self.log: list[Change] = []
+        self.acknowledged: list[dict] = []
+
+    def add(self, key: str, *items, op: str = "U") -> None:
+        for item in items:
+            self.log.append(Change(key=key, item=item, op=op, mark=(len(self.log),)))
+
+    def read(self, position, limit):
+        start = (position or {}).get("next", 0)
+        chunk = self.log[start : start + limit]
+        end = start + len(chunk)
+        return ChangeBatch(changes=chunk, position={"next": end}, more=end < len(self.log))
+
+    def within(self, position, change):
+        return change.mark[0] < position["next"]
+
+    def acknowledge(self, position):
+        self.acknowledged.append(position)
+        return 0
+
+
+class Sensor:
+    """Ticks against the source with a clock; `cursor` is what the daemon saved."""
+
+    def __init__(self, source, policy=POLICY):
+        self.source, self.policy, self.now, self.cursor = source, policy, 0.0, None
+
+    def tick(self, at: float, runs=(), save: bool = True):
+        self.now = at
+        outcome = advance(self.cursor, self.source, self.policy, list(runs), now=at)
+        if save:
+            self.cursor = outcome.state.to_json()
+        return outcome
+
+
+def launched(outcome) -> dict[str, list | None]:
+    return {batch.key: batch.items for batch in outcome.batches}
+
+
+def test_first_tick_reads_everything_and_waits_for_quiet():
+    source = ListSource()
+    source.add("a", 1, 2)
+    sensor = Sensor(source)
+    first = sensor.tick(0)
+    assert first.read == 2 and first.batches == []
+    state = DebounceState.from_json(sensor.cursor)
+    assert state.position == {"next": 2} and sorted(state.pending["a"].items) == [1, 2]
+    assert source.acknowledged == []  # nothing was saved before: nothing to prune
+
+
+def test_nothing_new_changes_nothing():
+    source = ListSource()
+    sensor = Sensor(source)
+    assert sensor.tick(0).batches == []
+    before = DebounceState.from_json(sensor.cursor)
+    again = sensor.tick(5)
+    assert again.read == 0 and again.batches == []
+    after = DebounceState.from_json(sensor.cursor)
+    assert (after.epoch, after.position, after.pending) == (before.epoch, before.position, before.pending)
+
+
+def test_a_burst_is_one_batch_per_key_after_the_quiet_period():
+    source = ListSource()
+    sensor = Sensor(source)
+    for second in range(0, 25, 5):  # a burst over 20 s, 3 keys
+        source.add("a", second, second + 1)
+        source.add("b", 100 + second)
+        source.add("c", 200 + second)
+        assert sensor.tick(second).batches == []
+    assert sensor.tick(40).batches == []  # 20 s after the last change: still inside the quiet period
+    out = sensor.tick(50)  # 30 s after the last change
+    assert launched(out) == {
+        "a": None,  # 10 ids > max_items 5: the whole partition
+        "b": [100, 105, 110, 115, 120],
+        "c": [200, 205, 210, 215, 220],
+    }
+    assert {b.run_key for b in out.batches} == {run_key(k, out.state.epoch, 0) for k in "abc"}
+    assert all(b.reason == "quiet" for b in out.batches)
+    assert sensor.tick(100).batches == []  # nothing pending any more
+
+
+def test_a_quiet_period_restarts_with_every_change():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    sensor.tick(0)
+    source.add("a", 2)
+    assert sensor.tick(25).batches == []
+    assert sensor.tick(50).batches == []  # 25 s after the second change
+    assert launched(sensor.tick(55)) == {"a": [1, 2]}
+
+
+def test_a_tick_a_little_early_still_counts_as_quiet():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    sensor.tick(0)
+    assert launched(sensor.tick(29.5)) == {"a": [1]}  # within tick_jitter_s of the quiet period
+
+
+def test_a_continuous_stream_runs_at_the_latest_after_max_wait():
+    source = ListSource()
+    sensor = Sensor(source)
+    launches = []
+    for second in range(0, 400, 10):
+        source.add("a", second % 4)  # never quiet for 30 s
+        out = sensor.tick(second)
+        launches += [(second, b.reason) for b in out.batches]
+    assert launches == [(300, "max_wait")]
+
+
+def test_a_busy_key_folds_new_changes_into_its_next_run():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    sensor.tick(0)
+    first = sensor.tick(30)
+    assert launched(first) == {"a": [1]}
+    in_flight = LaunchedRun("a", first.state.epoch, 0, in_progress=True, position=first.state.position)
+    source.add("a", 2)
+    source.add("a", 3)
+    assert sensor.tick(35, runs=[in_flight]).batches == []
+    waiting = sensor.tick(400, runs=[in_flight])  # even past max wait: one run in flight per key
+    assert waiting.batches == [] and waiting.busy == ["a"]
+    done = LaunchedRun("a", first.state.epoch, 0, in_progress=False, position=first.state.position)
+    second = sensor.tick(405, runs=[done])
+    assert launched(second) == {"a": [2, 3]}
+    assert second.batches[0].run_key == run_key("a", first.state.epoch, 1)
+
+
+def test_a_backlog_launches_only_overdue_keys_until_caught_up():
+    source = ListSource()
+    sensor = Sensor(source, DebouncePolicy(quiet_s=30, max_wait_s=300, read_chunk=2, max_read=4))
+    source.add("a", *range(10))
+    out = sensor.tick(0)
+    assert out.read == 4 and out.more and out.batches == []
+    out = sensor.tick(100)  # quiet for 100 s, but 2 changes are still unread
+    assert out.read == 4 and out.more and out.batches == []
+    out = sensor.tick(105)
+    assert not out.more and launched(out) == {}  # the last 2 were just seen: quiet again from 105
+    assert launched(sensor.tick(135)) == {"a": list(range(10))}
+
+
+def test_a_retried_tick_asks_for_the_same_run_keys():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    source.add("b", 2)
+    sensor.tick(0)
+    first = sensor.tick(40, save=False)
+    retry = sensor.tick(41, save=False)  # the daemon skips keys it already launched
+    assert [b.run_key for b in first.batches] == [b.run_key for b in retry.batches]
+
+
+def test_runs_of_a_lost_tick_are_recovered_without_dropping_newer_changes():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1, 2)
+    source.add("b", 3)
+    sensor.tick(0)
+    source.add("c", 4)  # c becomes quiet later than a and b
+    sensor.tick(20)
+    lost = sensor.tick(40, save=False)  # launches a and b, then its cursor is lost
+    assert launched(lost) == {"a": [1, 2], "b": [3]}
+    runs = [
+        LaunchedRun(b.key, lost.state.epoch, 0, in_progress=True, position=lost.state.position) for b in lost.batches
+    ]
+    source.add("a", 2, 5)  # newer changes, one to an id the lost run already has
+    again = sensor.tick(41, runs=runs)
+    assert again.recovered == ["a", "b"] and again.batches == []
+    state = again.state
+    assert sorted(state.pending["a"].items) == [2, 5]  # only the changes after the lost run's read
+    assert "b" not in state.pending
+    assert sorted(state.pending["c"].items) == [4]  # read again, still pending
+    assert state.gen == {"a": 1, "b": 1}
+    finished = [LaunchedRun(r.key, r.epoch, r.gen, in_progress=False, position=r.position) for r in runs]
+    later = sensor.tick(80, runs=finished)
+    assert launched(later) == {"a": [2, 5], "c": [4]}
+    assert {b.run_key for b in later.batches} == {run_key("a", state.epoch, 1), run_key("c", state.epoch, 0)}
+
+
+def test_runs_of_another_epoch_or_already_known_are_not_recovered():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    out = sensor.tick(0)
+    epoch = out.state.epoch
+    known = LaunchedRun("a", epoch, -1, in_progress=False, position=None)
+    other = LaunchedRun("a", "old-epoch", 7, in_progress=False, position=None)
+    again = sensor.tick(1, runs=[known, other])
+    assert again.recovered == [] and sorted(again.state.pending["a"].items) == [1]
+
+
+def test_the_saved_position_is_acknowledged_for_pruning():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1, 2)
+    sensor.tick(0)
+    sensor.tick(5)
+    assert source.acknowledged == [{"next": 2}]
+
+
+def test_cursor_round_trip_and_version_check():
+    state = DebounceState.new()
+    state.position = {"hwm": 3}
+    text = state.to_json()
+    assert DebounceState.from_json(text).to_json() == text
+    data = json.loads(text)
+    data["v"] = 99
+    with pytest.raises(ValueError, match="cursor version 99 is not 1; reset the sensor's cursor"):
+        DebounceState.from_json(json.dumps(data))
+
+
+def test_run_keys_parse_back():
+    assert parse_run_key(run_key("shard-03", "abc", 12)) == ("shard-03", "abc", 12)
+    assert parse_run_key("full-2026-11-23") is None
+    assert parse_run_key("") is None
