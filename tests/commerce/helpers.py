@@ -22,9 +22,10 @@ def store_rates(engine, rate_set, partition: str = PARTITION, age: timedelta = t
         replace_partition(conn, partition, rate_set, datetime.now(timezone.utc) - age)
 
 
-def cbr_rates(**overrides):
+def cbr_rates(without: tuple[str, ...] = (), **overrides):
     """The CBR test set (RUB base) parsed from its wire format, with (nominal, value) overrides."""
-    return parse_cbr(cbr_xml({**CBR_RATES, **overrides}), "file:///cbr.xml")
+    table = {code: quote for code, quote in {**CBR_RATES, **overrides}.items() if code not in without}
+    return parse_cbr(cbr_xml(table), "file:///cbr.xml")
 
 
 def add_products(engine, *rows: tuple) -> list[int]:
