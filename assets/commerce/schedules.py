@@ -36,7 +36,9 @@ def build_schedules(timezone: str) -> list[dg.ScheduleDefinition]:
         description="Every 4 hours: the window that just ended.",
     )
     def currency_rates_schedule(context: dg.ScheduleEvaluationContext):
-        key = RATES_PARTITIONS.get_last_partition_key(current_time=context.scheduled_execution_time)
+        # The partition set as of the tick, not as of "now": a late or replayed tick asks for its own window.
+        with dg.partition_loading_context(effective_dt=context.scheduled_execution_time):
+            key = RATES_PARTITIONS.get_last_partition_key()
         if key is None:
             return dg.SkipReason("no completed rates window yet")
         return dg.RunRequest(run_key=key, partition_key=key)
