@@ -180,7 +180,7 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
     return build_debounced_sensor(
         name=SENSOR_NAME,
         job_name=PRODUCT_VECTORS_JOB,
-        source=lambda resources: ProductChangeSource(resources.database.engine, shards, retention_s, clock),
+        source=lambda resources: ProductChangeSource(resources.database.engine, shards, retention_s),
         run_config=product_vectors_run_config,
         policy=policy,
         required_resource_keys={"database"},
