@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor
 from dagster_celery.make_app import make_app
@@ -41,15 +42,16 @@ def redact(url: str) -> str:
         return "<broker>"
 
 
-def find_workers(broker: str, backend: str, queues: list[str], wait_seconds: float) -> WorkerCheck:
-    """Ask the broker which workers consume which queues, until every queue has one or time is up."""
+def find_workers(broker: str, backend: str, queues: list[str], wait_seconds: float, *, all_workers: bool = False) -> WorkerCheck:
+    """Ask the broker which workers consume which queues, until every queue has one or time is up.
+    all_workers: collect every reply for a full second (a listing) instead of stopping at the first."""
     app = make_app(CeleryExecutor.for_cli(broker=broker, backend=backend).app_args())
     started = time.monotonic()
     deadline = started + wait_seconds
     workers: dict[str, list[str]] = {}
     try:
         # First the fast path: the first reply is enough when that worker consumes every queue.
-        limit = 1
+        limit = None if all_workers else 1
         while True:
             timeout = max(0.2, min(1.0, deadline - time.monotonic()))
             replies = app.control.inspect(timeout=timeout, limit=limit).active_queues() or {}
@@ -62,9 +64,9 @@ def find_workers(broker: str, backend: str, queues: list[str], wait_seconds: flo
         app.close()
 
 
-def require_workers(broker: str, backend: str, queues: list[str], wait_seconds: float) -> WorkerCheck:
+def require_workers(broker: str, backend: str, queues: list[str], wait_seconds: float, *, all_workers: bool = False) -> WorkerCheck:
     try:
-        check = find_workers(broker, backend, queues, wait_seconds)
+        check = find_workers(broker, backend, queues, wait_seconds, all_workers=all_workers)
     except Exception as exc:  # noqa: BLE001 - the broker itself is unreachable or refuses us
         raise NoCeleryWorkerError(
             f"Celery broker {redact(broker)} did not answer ({exc.__class__.__name__}: {exc}). "
@@ -95,7 +97,11 @@ class CheckedCeleryExecutor(CeleryExecutor):
             check = require_workers(self.broker, self.backend, queues, self.wait_seconds)
         except NoCeleryWorkerError as exc:
             raise NoCeleryWorkerError(f"Run stopped before submitting any step: {exc}") from None
-        plan_context.log.info(f"Celery workers for {queues}: {sorted(check.workers)} (answered in {check.seconds} s)")
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Celery workers for {queues}: {sorted(check.workers)} (answered in {check.seconds} s)",
+            EngineEventData({"workers": ", ".join(sorted(check.workers)), "answered_seconds": check.seconds}),
+        )
         yield from super().execute(plan_context, execution_plan)
 
 

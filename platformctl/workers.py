@@ -21,7 +21,7 @@ def workers(queues: tuple[str, ...], wait: float | None) -> None:
     broker = settings.get("CELERY_BROKER_URL")
     wait = settings.get_float("CELERY_WORKER_WAIT_SECONDS") if wait is None else wait
     try:
-        check = require_workers(broker, settings.get("CELERY_BACKEND_URL"), list(queues), wait)
+        check = require_workers(broker, settings.get("CELERY_BACKEND_URL"), list(queues), wait, all_workers=True)
     except NoCeleryWorkerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"broker {redact(broker)}: {len(check.workers)} worker(s) answered in {check.seconds} s")
