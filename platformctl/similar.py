@@ -18,8 +18,9 @@ def similar(product_id: int, by: str, limit: int) -> None:
     from orchestration.resources import build_resources
     from orchestration.settings import Settings
 
+    # The platform's own resources, with secrets (EnvVar) resolved as a run would resolve them.
     resources = build_resources(Settings())
-    vectors, database, recsys = resources["vectors"], resources["database"], resources["recsys"]
+    vectors, database, recsys = (resources[key].process_config_and_initialize() for key in ("vectors", "database", "recsys"))
     try:
         with vectors.client() as client:
             result = find_similar(client, recsys.collection, product_id, by=by, limit=limit)

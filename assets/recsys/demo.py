@@ -46,7 +46,9 @@ def _one_line(value) -> str:
 
 
 def _similar_example(defs: dg.Definitions) -> list[str]:
-    database, vectors, recsys = defs.resources["database"], defs.resources["vectors"], defs.resources["recsys"]
+    database, vectors, recsys = (
+        defs.resources[key].process_config_and_initialize() for key in ("database", "vectors", "recsys")
+    )
     with database.connect() as conn:
         candidates = conn.execute(
             select(product.c.id, product.c.title)
