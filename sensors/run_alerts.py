@@ -36,6 +36,8 @@ def _error_summary(context: dg.RunFailureSensorContext) -> str:
     lines = []
     for event in context.get_step_failure_events():
         error = event.step_failure_data.error
+        while error is not None and error.cause is not None:  # Dagster wraps the user's exception
+            error = error.cause
         message = (error.message if error else event.message or "").strip().splitlines()
         lines.append(f"{event.step_key}: {message[0] if message else 'failed'}")
     if not lines:
