@@ -72,6 +72,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PRODUCT_CHANGES_RETENTION_HOURS", "24", "Consumed product_change rows older than this are pruned by the sensor (-1 = never)."),
     Variable("ALERT_WEBHOOK_URL", "", "Slack-compatible incoming webhook for run failure alerts; empty = no alerts.", secret=True),
     Variable("DAGSTER_WEBSERVER_URL", "", "Public URL of the Dagster UI, for links in alerts (e.g. http://127.0.0.1:3000)."),
+    Variable("TAGGER", "local", "Post tagger: local (extractive: words of the post ranked by TEXT_MODEL embeddings, no tokens spent) or llm (LLM_* variables)."),
+    Variable("TAGS_MAX", "8", "At most this many tags per post."),
+    Variable("LLM_BASE_URL", "", "OpenAI-compatible chat-completions API root (OpenAI, OpenRouter, a GigaChat gateway); used when TAGGER=llm."),
+    Variable("LLM_API_KEY", "", "Bearer key of the LLM API.", secret=True),
+    Variable("LLM_MODEL", "", "Model name as the LLM API knows it (e.g. openai/gpt-4o-mini, GigaChat)."),
+    Variable("LLM_TIMEOUT_SECONDS", "60", "Read timeout of one LLM request; transport errors are retried with backoff."),
+    Variable("POST_TTL_DAYS", "30", "A post's vector expires this many days after posted_at (cleanup_expired_posts_job removes it)."),
+    Variable("POSTS_COLLECTION", "posts", "Qdrant collection of the post vectors."),
+    Variable("POSTS_CLEANUP_BATCH", "500", "Points/graph rows removed per batch by cleanup_expired_posts_job (a checkpoint after each)."),
+    Variable("CRAWL_ALLOWED_PORTS", "80,443", "Ports that links found in posts may be fetched on."),
+    Variable("CRAWL_ALLOW_LOOPBACK", "false", "Tests only: allow fetching loopback links (127.0.0.1, ::1); private ranges stay refused."),
+    Variable("CRAWL_MAX_BYTES", "2097152", "Body cap of a fetched page; bigger pages are refused."),
+    Variable("CRAWL_CONNECT_TIMEOUT_SECONDS", "5", "Connect timeout of the link fetcher."),
+    Variable("CRAWL_READ_TIMEOUT_SECONDS", "10", "Read timeout of the link fetcher (longest silence while reading)."),
 )
 
 
