@@ -10,6 +10,10 @@ RATES_PARTITIONS = dg.TimeWindowPartitionsDefinition(
     timezone="UTC",
 )
 
+# One partition per UTC day of post.posted_at. end_offset=1: today's partition exists, so posts are
+# processed the day they arrive (the partition is re-run as more come in).
+POSTS_PARTITIONS = dg.DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC", end_offset=1)
+
 
 def vector_shard_keys(shards: int) -> list[str]:
     """Partition keys of the product-vector shards: shard-00 .. shard-{N-1}."""

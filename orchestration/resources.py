@@ -8,12 +8,16 @@ from resources.cache import CacheResource
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
+from resources.llm import LLMResource
 from resources.maintenance import MaintenanceSettings
 from resources.media import MediaResource
+from resources.posts import PostsSettings
 from resources.rates import RatesResource
 from resources.recsys import RecsysSettings
 from resources.step_io import DatabaseStepIOManager
+from resources.tagging import TaggerResource
 from resources.vectors import VectorStoreResource
+from resources.web import WebFetcherResource
 
 
 def build_resources(settings: Settings) -> dict:
@@ -48,6 +52,16 @@ def build_resources(settings: Settings) -> dict:
             reprice_chunk_rows=settings.get_int("REPRICE_CHUNK_ROWS"),
         ),
         "maintenance": MaintenanceSettings.from_settings(settings),
+        "llm": LLMResource(
+            base_url=settings.get("LLM_BASE_URL"), api_key=settings.secret("LLM_API_KEY"), model=settings.get("LLM_MODEL"),
+            read_timeout_s=settings.get_float("LLM_TIMEOUT_SECONDS"),
+        ),
+        "tagger": TaggerResource(kind=settings.get("TAGGER").lower(), max_tags=settings.get_int("TAGS_MAX")),
+        "web": WebFetcherResource.from_settings(settings),
+        "posts": PostsSettings(
+            collection=settings.get("POSTS_COLLECTION"), ttl_days=settings.get_int("POST_TTL_DAYS"),
+            cleanup_batch=settings.get_int("POSTS_CLEANUP_BATCH"),
+        ),
         "alerts": AlertWebhookResource(
             webhook_url=settings.secret("ALERT_WEBHOOK_URL"), webserver_url=settings.get("DAGSTER_WEBSERVER_URL")
         ),
