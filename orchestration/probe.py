@@ -20,8 +20,8 @@ STEP_IO_MANAGER = "step_io_manager"
 def where_am_i() -> dict:
     """This process: pid, host, and the Celery worker node running the current task (None outside one)."""
     celery = sys.modules.get("celery")  # never import celery here: only a worker has it loaded
-    task = celery.current_task if celery else None
-    worker = getattr(task.request, "hostname", None) if task is not None else None
+    task = celery.current_task if celery else None  # a proxy: falsy outside a task
+    worker = getattr(task.request, "hostname", None) if task else None
     return {"pid": os.getpid(), "host": socket.gethostname(), "celery_worker": worker}
 
 
