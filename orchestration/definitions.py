@@ -6,6 +6,7 @@ import dagster as dg
 
 import assets.commerce
 import assets.maintenance
+import assets.posts
 import assets.recsys
 import sensors
 from orchestration.executors import build_executor
@@ -14,7 +15,7 @@ from orchestration.probe import deploy_probe_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
-DOMAINS = (assets.commerce, assets.maintenance, assets.recsys, sensors)
+DOMAINS = (assets.commerce, assets.maintenance, assets.recsys, assets.posts, sensors)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
