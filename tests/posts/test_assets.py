@@ -100,6 +100,7 @@ def test_post_tags_fails_the_run_when_the_tagger_fails_every_post(defs_for, sqli
     assert "the tagger failed on all 2 posts" in failure.message and "http_error" in failure.message
 
 
+@pytest.mark.slow
 def test_posts_job_over_a_range_with_the_local_tagger_then_cleanup(defs_for, sqlite_url, http_server, instance):
     """The whole posts_job over two days in one run (single-run backfill), the real MiniLM tagging
     Russian and English posts, a local page enriched, the demo's hostile links refused."""
