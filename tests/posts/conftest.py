@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from appdb.tables import post
+from assets.posts.store import upsert_enrichments
 from resources.llm import ChatCompletionsClient
 from tests.support.http import Reply
 
@@ -23,6 +24,12 @@ def insert_posts(engine, rows: list[tuple[int, str, str, datetime]]) -> None:
     """rows: (id, channel, text, posted_at)."""
     with engine.begin() as conn:
         conn.execute(post.insert(), [{"id": i, "channel": c, "text": t, "posted_at": p, "updated_at": p} for i, c, t, p in rows])
+
+
+def set_tags(engine, tags: dict[int, list[str]]) -> None:
+    """Persist tags as post_tags would (post_enrichment kind='tags')."""
+    with engine.begin() as conn:
+        upsert_enrichments(conn, "tags", {pid: {"tags": t} for pid, t in tags.items()}, datetime.now(timezone.utc))
 
 
 def chat_answer(content: str | None, finish_reason: str = "stop", refusal: str | None = None) -> Reply:

@@ -1,6 +1,6 @@
 """Post vectors in Qdrant local mode (real MiniLM), the SQL graph, and the checkpointed expiry cleanup."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -9,11 +9,10 @@ from appdb.posts_tables import post_cleanup_checkpoint, post_graph_channel, post
 from appdb.tables import post
 from assets.posts.cleanup import GRAPH_POSTS, QDRANT_POINTS, ExpiredPostsCleanup, load_checkpoint
 from assets.posts.graph import rebuild_graph, related_tags
-from assets.posts.store import upsert_enrichments
 from assets.posts.vectors import TEXT, PostVectorSync, post_point_id
 from resources.embedders import TextEmbedderResource
 from resources.vectors import VectorStoreResource, ensure_collection
-from tests.posts.conftest import DAY, DAY_KEY, at, insert_posts
+from tests.posts.conftest import DAY, DAY_KEY, at, insert_posts, set_tags
 
 START, END = DAY, DAY + timedelta(days=1)
 COLLECTION = "posts"
@@ -27,11 +26,6 @@ def text_embedder():
 @pytest.fixture
 def store(tmp_path):
     return VectorStoreResource(path=str(tmp_path / "qdrant"))
-
-
-def _tags(engine, tags: dict[int, list[str]]) -> None:
-    with engine.begin() as conn:
-        upsert_enrichments(conn, "tags", {pid: {"tags": t} for pid, t in tags.items()}, datetime.now(timezone.utc))
 
 
 def _sync(engine, store, embedder, now, **kwargs):
@@ -57,7 +51,7 @@ def test_post_vectors_incremental_with_ttl_payload(sqlite_url, store, text_embed
     engine = build_engine(sqlite_url)
     insert_posts(engine, [(1, "dev", "Kubernetes autoscaling guide", at(8)), (2, "news", "Курс рубля вырос", at(9)),
                           (3, "dev", "Rust 2024 edition", at(10))])
-    _tags(engine, {1: ["autoscaling", "kubernetes"], 2: ["курс рубля"]})
+    set_tags(engine, {1: ["autoscaling", "kubernetes"], 2: ["курс рубля"]})
     now = DAY + timedelta(days=2)
 
     report = _sync(engine, store, text_embedder, now)
@@ -72,7 +66,7 @@ def test_post_vectors_incremental_with_ttl_payload(sqlite_url, store, text_embed
     again = _sync(engine, store, text_embedder, now)
     assert (again.embedded, again.unchanged, again.deleted.total()) == (0, 3, 0)
 
-    _tags(engine, {1: ["kubernetes"]})
+    set_tags(engine, {1: ["kubernetes"]})
     with engine.begin() as conn:
         conn.execute(delete(post).where(post.c.id == 3))
     changed = _sync(engine, store, text_embedder, now)
@@ -89,7 +83,7 @@ def test_post_vectors_incremental_with_ttl_payload(sqlite_url, store, text_embed
 
 def test_graph_rebuild_is_idempotent_and_answers_related_tags(engine):
     insert_posts(engine, [(1, "dev", "a", at(8)), (2, "dev", "b", at(9)), (3, "ops", "c", at(10)), (4, "dev", "old", at(11) - timedelta(days=40))])
-    _tags(engine, {1: ["kubernetes", "autoscaling", "go"], 2: ["kubernetes", "go"], 3: ["kubernetes", "autoscaling"], 4: ["go"]})
+    set_tags(engine, {1: ["kubernetes", "autoscaling", "go"], 2: ["kubernetes", "go"], 3: ["kubernetes", "autoscaling"], 4: ["go"]})
     now = DAY + timedelta(days=1)
 
     first = rebuild_graph(engine, START, END, [DAY_KEY], ttl_days=30, now=now)
@@ -101,7 +95,7 @@ def test_graph_rebuild_is_idempotent_and_answers_related_tags(engine):
     assert related_tags(engine, "go", channel="dev") == [("kubernetes", 2), ("autoscaling", 1)]
     assert related_tags(engine, "nothing") == []
 
-    _tags(engine, {2: ["kubernetes"]})
+    set_tags(engine, {2: ["kubernetes"]})
     third = rebuild_graph(engine, START, END, [DAY_KEY], ttl_days=30, now=now)
     assert (third.edges_removed, third.edges_added, third.edges) == (1, 0, 6)
     assert related_tags(engine, "go") == [("autoscaling", 1), ("kubernetes", 1)]
@@ -154,7 +148,7 @@ def test_expiry_cleanup_resumes_where_an_interrupted_run_stopped(engine, store):
     # Graph: posts of the day (posted DAY, TTL 30: expired at `now`) and a live one; a tag only the
     # expired posts use; an edge whose post node is gone; a channel nobody posts in.
     insert_posts(engine, [(i, "dev", "x", at(9)) for i in range(200, 212)] + [(300, "ops", "y", now - timedelta(days=1))])
-    _tags(engine, {**{i: ["old-tag", "shared"] for i in range(200, 212)}, 300: ["shared"]})
+    set_tags(engine, {**{i: ["old-tag", "shared"] for i in range(200, 212)}, 300: ["shared"]})
     rebuild_graph(engine, START, END, [DAY_KEY], ttl_days=30, now=DAY)
     recent = (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     rebuild_graph(engine, recent, recent + timedelta(days=1), [recent.date().isoformat()], ttl_days=30, now=now)
