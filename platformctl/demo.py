@@ -21,12 +21,14 @@ DemoStep = Callable[[dg.DagsterInstance, dg.Definitions], list[str]]
 def _steps() -> list[tuple[str, DemoStep]]:
     from assets.commerce.demo import demo_commerce
     from assets.maintenance.demo import demo_maintenance
+    from assets.posts.demo import demo_posts
     from assets.recsys.demo import demo_recsys
 
     return [
         ("commerce: currency rates and repricing", demo_commerce),
         ("maintenance: every cleanup in dry-run", demo_maintenance),
         ("recsys: product vectors in every shard, coverage, similar products", demo_recsys),
+        ("posts: tags, link enrichment (offline: the recorded reasons), vectors, graph", demo_posts),
     ]
 
 
