@@ -171,3 +171,11 @@ def test_helm_values_use_k8s_launcher_psycopg2_and_the_local_pools_and_retries()
     # What the chart appends verbatim to the instance yaml is valid instance config.
     with dg.instance_for_test(overrides=values["additionalInstanceConfig"]) as instance:
         assert instance.run_retries_enabled and not instance.run_retries_retry_on_asset_or_op_failure
+
+
+def test_the_guide_names_only_files_that_exist():
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text() + (DOCKER / "README.md").read_text()
+    paths = set(re.findall(r"`(docker/[\w./-]+)`", guide))
+    assert {"docker/dagster.yaml", "docker/helm/values.yaml", "docker/celery.yaml"} <= paths
+    missing = [p for p in paths if not (ROOT / p).exists() and p not in {"docker/.env", "docker/secrets/htpasswd", "docker/secrets/htpasswd_viewers"}]
+    assert not missing, missing
