@@ -2,9 +2,12 @@
 
 import dagster as dg
 
-from sensors.product_changes import build_product_changes_sensor
+from sensors.product_changes import build_product_changes_job, build_product_changes_sensor
 from sensors.run_alerts import build_run_alerts_sensor
 
 
 def build_defs(settings) -> dg.Definitions:
-    return dg.Definitions(sensors=[build_product_changes_sensor(settings), build_run_alerts_sensor()])
+    return dg.Definitions(
+        jobs=[build_product_changes_job(settings.get("DAGSTER_EXECUTOR").strip().lower())],
+        sensors=[build_product_changes_sensor(settings), build_run_alerts_sensor()],
+    )

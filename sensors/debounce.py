@@ -31,7 +31,8 @@ class DebouncePolicy:
     max_wait_s: float = 300.0
     # More pending items than this for one partition: one run of the whole partition instead of a list.
     max_items: int = 2000
-    # Sensor ticks are not exactly periodic; a quiet period that ends this close to a tick counts as over.
+    # Sensor ticks are not exactly periodic; a quiet period that ends this close to a tick counts as over
+    # (at most a fifth of the period).
     tick_jitter_s: float = 1.0
     # One tick reads at most this many changes, in chunks of `read_chunk`, for at most `read_budget_s`.
     read_chunk: int = 20_000
@@ -253,8 +254,8 @@ def plan(state: DebounceState, now: float, policy: DebouncePolicy, busy: set[str
         pending = state.pending[key]
         if key in busy:
             continue
-        quiet = caught_up and now - pending.last >= policy.quiet_s - policy.tick_jitter_s
-        overdue = now - pending.first >= policy.max_wait_s - policy.tick_jitter_s
+        quiet = caught_up and now - pending.last >= policy.quiet_s - min(policy.tick_jitter_s, policy.quiet_s / 5)
+        overdue = now - pending.first >= policy.max_wait_s - min(policy.tick_jitter_s, policy.max_wait_s / 5)
         if not (quiet or overdue):
             continue
         gen = state.gen.get(key, 0)

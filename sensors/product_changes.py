@@ -15,12 +15,12 @@ import dagster as dg
 from sqlalchemy import Connection, Engine, delete, or_, select
 
 from appdb.changes import product_change
-from assets.recsys.schedules import PRODUCT_VECTORS_JOB
 from orchestration.partitions import vector_shard_keys
 from sensors.debounce import Change, ChangeBatch, DebouncePolicy
 from sensors.debounced_sensor import build_debounced_sensor
 
 SENSOR_NAME = "product_changes_sensor"
+CHANGES_JOB = "product_changes_job"
 PRODUCT_VECTORS = dg.AssetKey("product_vectors")
 PRUNE_BATCH = 5000
 
@@ -169,6 +169,23 @@ def product_vectors_run_config(product_ids: list | None) -> dict:
     return {"ops": {"product_vectors": {"config": {"product_ids": product_ids}}}}
 
 
+# The sensor's runs have one step: with a local executor it runs in the run's own process, which saves
+# starting and tearing down a step process per run (seconds of latency). Steps sent elsewhere (celery)
+# stay there: the code location's executor applies.
+CHANGES_JOB_EXECUTOR = {"multiprocess": dg.in_process_executor, "in_process": dg.in_process_executor}
+
+
+def build_product_changes_job(executor: str):
+    return dg.define_asset_job(
+        CHANGES_JOB,
+        selection=dg.AssetSelection.assets(PRODUCT_VECTORS).without_checks(),
+        executor_def=CHANGES_JOB_EXECUTOR.get(executor),
+        # The asset only: the coverage check scans whole shards (product_vectors_job runs it).
+        description="product_vectors for the products product_changes_sensor saw change, shard by shard.",
+        tags={"dagster/max_runtime": str(2 * 3600)},
+    )
+
+
 def build_product_changes_sensor(settings, clock: Callable[[], float] = time.time) -> dg.SensorDefinition:
     shards = settings.get_int("VECTOR_SHARDS")
     retention_s = settings.get_float("PRODUCT_CHANGES_RETENTION_HOURS") * 3600
@@ -179,18 +196,15 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
     )
     return build_debounced_sensor(
         name=SENSOR_NAME,
-        job_name=PRODUCT_VECTORS_JOB,
+        job_name=CHANGES_JOB,
         source=lambda resources: ProductChangeSource(resources.database.engine, shards, retention_s),
         run_config=product_vectors_run_config,
         policy=policy,
         required_resource_keys={"database"},
-        # The asset only: the coverage check scans the whole shard (product_vectors_schedule runs it).
-        asset_selection=[PRODUCT_VECTORS],
-        asset_check_keys=[],
         clock=clock,
         description=(
-            f"Product inserts, updates and deletes (product_change, fed by triggers) → runs of only the affected "
-            f"product_vectors shards with the changed ids; one run per shard after {policy.quiet_s:g} s without "
+            f"Product inserts, updates and deletes (product_change, fed by triggers) → product_changes_job runs of "
+            f"only the affected product_vectors shards with the changed ids; one run per shard after {policy.quiet_s:g} s without "
             f"changes, at the latest {policy.max_wait_s:g} s after the first; changes arriving while a shard's "
             "run is queued or running go into its next run. Replaces seed 000's reindex-on-save and seed 002's "
             "30-second debounce."

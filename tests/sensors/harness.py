@@ -14,7 +14,7 @@ from appdb.engine import build_engine
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 from resources.database import DatabaseResource
-from sensors.product_changes import SENSOR_NAME, build_product_changes_sensor
+from sensors.product_changes import SENSOR_NAME, build_product_changes_job, build_product_changes_sensor
 
 SHARDS = 4
 
@@ -64,7 +64,11 @@ class Harness:
         self.database = DatabaseResource(url=self.url)
         self.defs = dg.Definitions.merge(
             assets.recsys.build_defs(settings),
-            dg.Definitions(sensors=[self.sensor], resources={**build_resources(settings), "database": self.database}),
+            dg.Definitions(
+                jobs=[build_product_changes_job("multiprocess")],
+                sensors=[self.sensor],
+                resources={**build_resources(settings), "database": self.database},
+            ),
         )
         self.engine = build_engine(self.url)
 
@@ -111,7 +115,7 @@ class Harness:
             if used:
                 continue
             run = dg.DagsterRun(
-                job_name="product_vectors_job",
+                job_name="product_changes_job",
                 run_id=str(uuid.uuid4()),
                 run_config=request.run_config,
                 tags={**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": SENSOR_NAME},

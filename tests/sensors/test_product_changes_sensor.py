@@ -48,9 +48,7 @@ def test_a_burst_becomes_one_run_per_affected_shard_with_the_changed_ids(harness
     assert sorted(tick.by_shard) == ["shard-01", "shard-03"]
     assert ids_of(tick.by_shard["shard-01"]) == shard_ids(1, 5)
     assert ids_of(tick.by_shard["shard-03"]) == shard_ids(3, 5)
-    request = tick.by_shard["shard-01"]
-    assert request.asset_check_keys == [] and [k.to_user_string() for k in request.asset_selection] == ["product_vectors"]
-    assert request.tags["debounce/changes"] == "10"  # 5 inserts and 5 updates
+    assert tick.by_shard["shard-01"].tags["debounce/changes"] == "10"  # 5 inserts and 5 updates
     assert len(runs) == 2
     assert harness.save(harness.tick(advance=60)).requests == []  # nothing more to do
 
@@ -244,3 +242,9 @@ def test_concurrent_writers_lose_no_change(pg_url, instance):
             seen.update(ids_of(request))
     assert seen == set(range(1, 201))
     engine.dispose()
+
+
+def test_the_changes_job_is_the_asset_alone_in_the_runs_process(harness):
+    job = harness.defs.resolve_job_def("product_changes_job")
+    assert [node.name for node in job.nodes] == ["product_vectors"]  # no coverage check: it scans whole shards
+    assert job.executor_def.name == "in_process"
