@@ -157,7 +157,6 @@ def main() -> None:
         DAGSTER_PG_DB=db,
         DAGSTER_PG_USERNAME=url.username or "postgres",
         DAGSTER_PG_PASSWORD=url.password or "",
-        DAGSTER_DOCKER_NETWORK="asset_platform",
         DATABASE_URL=url.render_as_string(hide_password=False),
         DATA_DIR=str(home / "data"),
         CELERY_BROKER_URL=BROKER,

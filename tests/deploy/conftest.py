@@ -75,7 +75,7 @@ def production_home(tmp_path_factory, dagster_pg):
     """A DAGSTER_HOME holding docker/dagster.yaml (unchanged) and the environment it reads."""
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copy(DOCKER / "dagster.yaml", home / "dagster.yaml")
-    env = {**dagster_pg, "DAGSTER_HOME": str(home), "DAGSTER_DOCKER_NETWORK": "asset_platform"}
+    env = {**dagster_pg, "DAGSTER_HOME": str(home)}
     return home, env
 
 

@@ -182,6 +182,14 @@ def test_a_celery_run_without_workers_fails_fast_with_a_clear_error(celery_env, 
     assert redis.Redis.from_url(IDLE_BROKER).llen("dagster") == 0
 
 
+def test_platformctl_workers_exits_1_with_the_reason_when_no_worker_listens(celery_env):
+    env = {**celery_env, "CELERY_BROKER_URL": IDLE_BROKER}
+    result = subprocess.run([str(BIN / "platformctl"), "workers", "--wait", "1"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert "No Celery worker consumes queue(s) ['dagster'] on broker redis://127.0.0.1:6379/13" in result.stderr
+
+
 def test_an_unreachable_broker_is_a_clear_error_within_bounds():
     started = time.monotonic()
     with pytest.raises(NoCeleryWorkerError, match=r"Celery broker redis://127.0.0.1:1/0 did not answer .*Connection refused"):

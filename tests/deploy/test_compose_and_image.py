@@ -122,6 +122,30 @@ def test_run_containers_get_the_same_environment_as_the_workers(config):
     assert config["networks"]["default"]["name"] == "asset_platform"
 
 
+def test_every_process_that_loads_the_instance_has_what_it_reads(config):
+    """Workers and run containers load docker/dagster.yaml from the run's instance ref: each {env: NAME} there
+    must be set for them, not only for the webserver and the daemon."""
+    instance = yaml.safe_load((DOCKER / "dagster.yaml").read_text())
+    read = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"env"}:
+                read.add(node["env"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(instance)
+    assert read == {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"}
+    passed = set(instance["run_launcher"]["config"]["env_vars"])
+    for name in ("worker", "code", "webserver", "daemon", "init"):
+        assert read <= set(config["services"][name]["environment"]), name
+    assert read <= passed
+
+
 def test_dockerfile_passes_hadolint():
     result = subprocess.run([str(BIN / "hadolint"), str(DOCKER / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
