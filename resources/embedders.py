@@ -179,6 +179,61 @@ def _register_config_file(model: str) -> str:
     return path.stem
 
 
+def _checkpoint_path(arch: str, pretrained: str | None) -> str | None:
+    """The local weights file of IMAGE_PRETRAINED: the path itself, or the tag's cached download."""
+    import open_clip
+
+    if not pretrained:
+        return None
+    if Path(pretrained).is_file():
+        return pretrained
+    return open_clip.download_pretrained(open_clip.get_pretrained_cfg(arch, pretrained))
+
+
+def _build_image_tower(arch: str):
+    import open_clip
+    from open_clip.model import _build_vision_tower
+
+    cfg = open_clip.get_model_config(arch)
+    return _build_vision_tower(cfg["embed_dim"], cfg["vision_cfg"], quick_gelu=cfg.get("quick_gelu", False))
+
+
+def _load_image_tower_weights(visual, path: str, setting: str) -> None:
+    """Load only the `visual.*` weights of a CLIP checkpoint. Safetensors are read key by key and other
+    checkpoints memory-mapped, so the text tower's weights never become resident."""
+    import torch
+
+    def visual_part(items) -> dict:
+        part = {}
+        for key, value in items:
+            key = key[len("module."):] if key.startswith("module.") else key
+            if key.startswith("visual."):
+                part[key[len("visual."):]] = value
+        return part
+
+    if path.endswith(".safetensors"):
+        from safetensors import safe_open
+
+        with safe_open(path, framework="pt", device="cpu") as f:
+            state = visual_part((key, f.get_tensor(key)) for key in f.keys() if "visual." in key)
+    else:
+        try:
+            checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+        except RuntimeError:  # an old (non-zip) checkpoint cannot be memory-mapped
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(checkpoint, dict) and "state_dict" in checkpoint:
+            checkpoint = checkpoint["state_dict"]
+        state = visual_part(checkpoint.items())
+    if not state:
+        raise ModelLoadError(f"IMAGE_PRETRAINED={setting!r}: the checkpoint holds no image-tower (visual.*) weights")
+    try:
+        visual.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelLoadError(
+            f"IMAGE_PRETRAINED={setting!r} does not fit the IMAGE_MODEL architecture: {str(exc)[:500]}"
+        ) from exc
+
+
 class ImageEmbedderResource(dg.ConfigurableResource):
     """Image embeddings (float32, L2-normalized) from the image tower of an OpenCLIP model."""
 
@@ -221,23 +276,28 @@ class ImageEmbedderResource(dg.ConfigurableResource):
                     "set IMAGE_PRETRAINED=none to use untrained weights explicitly"
                 )
             try:
-                # Untrained weights are random: seed them, so every process builds the same model and
-                # vectors from different runs stay comparable.
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(0)
-                    model, _, preprocess = open_clip.create_model_and_transforms(
-                        arch, pretrained=pretrained, device=device
+                # Architecture and preprocessing (the tag's mean/std included) from a model built on the
+                # meta device: no memory, no weights; a tag's weights are downloaded (or found cached) here.
+                with torch.device("meta"):
+                    _, _, preprocess = open_clip.create_model_and_transforms(
+                        arch, pretrained=pretrained, load_weights=False, device="meta"
                     )
+                checkpoint = _checkpoint_path(arch, pretrained)
             except Exception as exc:  # noqa: BLE001 - e.g. offline and the tag's weights are not cached
                 raise ModelLoadError(
                     f"IMAGE_PRETRAINED={self.pretrained!r}: could not load OpenCLIP {arch} weights "
                     f"({exc.__class__.__name__}: {exc}); set IMAGE_PRETRAINED to a checkpoint path, "
                     "or to 'none' for untrained weights"
                 ) from exc
-            # Only the image tower is ever used: dropping the text tower halves the resident memory.
-            visual = model.visual.eval()
-            del model
-            return visual, preprocess, device
+            # Only the image tower is built (the text tower is never used: building the whole CLIP model
+            # would cost its memory at every load). Untrained weights are random: seeded, so every
+            # process builds the same model and vectors from different runs stay comparable.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                visual = _build_image_tower(arch)
+            if checkpoint:
+                _load_image_tower_weights(visual, checkpoint, self.pretrained)
+            return visual.to(device).eval(), preprocess, device
 
         return _cached(("image", self.model, self.pretrained, device), load)
 

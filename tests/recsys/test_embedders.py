@@ -89,3 +89,47 @@ def test_unknown_architecture_and_missing_config_file():
 def test_a_text_model_that_cannot_load_names_the_variable():
     with pytest.raises(ModelLoadError, match=r"TEXT_MODEL='/nonexistent/model': could not load the SentenceTransformer"):
         TextEmbedderResource(model="/nonexistent/model", device="cpu").encode(["x"])
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_a_checkpoint_file_loads_only_the_image_tower_and_matches_the_full_model(tmp_path, suffix):
+    import open_clip
+    import torch
+
+    from tests.recsys.helpers import TINY_CLIP
+
+    open_clip.add_model_config(TINY_CLIP)
+    torch.manual_seed(123)
+    full, _, preprocess = open_clip.create_model_and_transforms(TINY_CLIP.stem, pretrained=None)
+    full.eval()
+    path = tmp_path / f"weights{suffix}"
+    state = {f"module.{k}": v.contiguous() for k, v in full.state_dict().items()}  # DDP-style prefix too
+    if suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file(state, str(path))
+    else:
+        torch.save({"state_dict": state}, path)
+    image = Image.new("RGB", (50, 40), (10, 200, 30))
+
+    embedder = ImageEmbedderResource(model=str(TINY_CLIP), pretrained=str(path), device="cpu")
+    ours = embedder.encode_images([image])[0]
+
+    with torch.inference_mode():
+        expected = full.encode_image(preprocess(image).unsqueeze(0))[0].numpy()
+    np.testing.assert_allclose(ours, expected / np.linalg.norm(expected), rtol=1e-4, atol=1e-5)
+    assert not embedder.is_untrained and embedder.model_name == f"tiny-clip-test/weights{suffix}"
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_with_both_variables(tmp_path):
+    import torch
+
+    from tests.recsys.helpers import TINY_CLIP
+
+    path = tmp_path / "other.pt"
+    torch.save({"visual.proj": torch.zeros(3, 3)}, path)
+    with pytest.raises(ModelLoadError, match=r"IMAGE_PRETRAINED='.*other.pt' does not fit the IMAGE_MODEL architecture"):
+        ImageEmbedderResource(model=str(TINY_CLIP), pretrained=str(path), device="cpu").load()
+    torch.save({"text.proj": torch.zeros(3)}, tmp_path / "text_only.pt")
+    with pytest.raises(ModelLoadError, match=r"holds no image-tower \(visual\.\*\) weights"):
+        ImageEmbedderResource(model=str(TINY_CLIP), pretrained=str(tmp_path / "text_only.pt"), device="cpu").load()
