@@ -1,8 +1,14 @@
-"""The daemon path end to end: a real `dagster-daemon` on a temporary instance, SQLite application
-database and local Qdrant. Products inserted, updated and deleted reach Qdrant through
-product_changes_sensor and product_vectors runs, with no other help."""
+"""The daemon path end to end, on a temporary instance, SQLite application database and local Qdrant:
+the CLI's `--partition-range` backfill builds every shard in one run; a real `dagster-daemon` then
+carries an update and a delete to Qdrant through product_changes_sensor, and runs a re-index of one
+product launched with `dagster job launch`."""
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -13,10 +19,11 @@ from appdb.recsys_tables import product_vector_state
 from appdb.schema import init_schema
 from assets.recsys.catalog import iter_shard_products, text_hash
 from assets.recsys.points import product_point_id
-from sensors.product_changes import SENSOR_NAME
-from tests.support.daemon import DagsterDaemon, embedded_env, wait_for
+from sensors.product_changes import CHANGES_JOB, SENSOR_NAME
+from tests.support.daemon import ROOT, DagsterDaemon, embedded_env, prepare_home, wait_for
 
 SHARDS = 16
+DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
 def expected_hash(engine, pid: int) -> str:
@@ -24,23 +31,28 @@ def expected_hash(engine, pid: int) -> str:
     return text_hash(batch[0].text)
 
 
-def indexed_hash(engine, pid: int) -> str | None:
+def indexed(engine) -> dict[int, str]:
     with engine.connect() as conn:
-        return conn.execute(
-            select(product_vector_state.c.text_hash).where(product_vector_state.c.product_id == pid)
-        ).scalar()
+        return dict(conn.execute(select(product_vector_state.c.product_id, product_vector_state.c.text_hash)).all())
+
+
+def cli(env: dict, *args: str) -> str:
+    done = subprocess.run([DAGSTER, *args], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
 
 
 def finished_runs(instance) -> list[dg.DagsterRun] | None:
-    """The sensor's runs once none is queued or running."""
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}))
+    """Every run of the instance once none is queued or running."""
+    runs = instance.get_runs()
     return runs if runs and all(run.is_finished for run in runs) else None
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_product_changes_reach_qdrant_through_the_daemon(tmp_path):
+@pytest.mark.timeout(900)
+def test_backfill_then_sensor_and_launched_runs_through_the_daemon(tmp_path):
     env = embedded_env(tmp_path, PRODUCT_CHANGES_QUIET_SECONDS="1")
+    prepare_home(env)
     engine = build_engine(env["DATABASE_URL"])
     init_schema(engine)
     with engine.begin() as conn:
@@ -49,22 +61,32 @@ def test_product_changes_reach_qdrant_through_the_daemon(tmp_path):
             [{"id": 1, "title": "Red cotton t-shirt"}, {"id": 2, "title": "Claw hammer"}, {"id": 18, "title": "Frying pan"}],
         )
 
+    # Every shard in one in-process run (BackfillPolicy.single_run), as the README's backfill command.
+    cli(env, "asset", "materialize", "-m", "orchestration.definitions", "--select", "product_vectors",
+        "--partition-range", "shard-00...shard-15")
+    assert indexed(engine) == {pid: expected_hash(engine, pid) for pid in (1, 2, 18)}
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM product_change"))  # the backfill covered the inserts
+
     daemon = DagsterDaemon(env, tmp_path / "daemon.log")
     try:
         with daemon:
-            wait_for(lambda: all(indexed_hash(engine, pid) == expected_hash(engine, pid) for pid in (1, 2, 18)),
-                     timeout=240, interval=1, what="first vectors of the inserted products")
-
             with engine.begin() as conn:
                 conn.execute(text("UPDATE product SET title = 'Blue linen shirt' WHERE id = 1"))
                 conn.execute(text("DELETE FROM product WHERE id = 2"))
             started = time.monotonic()
             new_hash = expected_hash(engine, 1)
-            wait_for(lambda: indexed_hash(engine, 1) == new_hash and indexed_hash(engine, 2) is None,
-                     timeout=240, interval=0.5, what="the update and the delete in Qdrant")
+            wait_for(lambda: indexed(engine).get(1) == new_hash and 2 not in indexed(engine),
+                     timeout=300, interval=0.5, what="the update and the delete in Qdrant")
             latency = time.monotonic() - started
+
+            # Re-index one product by hand: a queued run the daemon dequeues and launches.
+            cli(env, "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", CHANGES_JOB,
+                "--tags", json.dumps({"dagster/partition": "shard-02"}),
+                "--config-json", json.dumps({"ops": {"product_vectors": {"config": {"product_ids": [18], "force": True}}}}))
             with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-                runs = wait_for(lambda: finished_runs(instance), timeout=120, interval=1, what="the runs to finish")
+                runs = wait_for(lambda: finished_runs(instance) if len(instance.get_runs()) == 4 else None,
+                                timeout=300, interval=1, what="the launched run to finish")
     except Exception:
         print(daemon.log()[-6000:])
         raise
@@ -80,10 +102,9 @@ def test_product_changes_reach_qdrant_through_the_daemon(tmp_path):
     assert sorted(points) == [1, 18]  # the deleted product's point is gone
     assert points[1].payload["text_hash"] == new_hash and len(points[1].vector["text"]) == 384
 
-    by_shard: dict[str, int] = {}
-    for run in runs:
-        assert run.status == dg.DagsterRunStatus.SUCCESS, (run.run_id, run.status)
-        by_shard[run.tags["dagster/partition"]] = by_shard.get(run.tags["dagster/partition"], 0) + 1
-    # the inserts (1 → shard-01; 2 and 18 → shard-02), then the update (shard-01) and the delete (shard-02)
-    assert by_shard == {"shard-01": 2, "shard-02": 2}
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs), [(r.job_name, r.status) for r in runs]
+    by_sensor = sorted(run.tags["dagster/partition"] for run in runs if run.tags.get("dagster/sensor_name") == SENSOR_NAME)
+    assert by_sensor == ["shard-01", "shard-02"]  # one run per changed shard, the delete included
+    launched = [run for run in runs if run.job_name == CHANGES_JOB and "dagster/sensor_name" not in run.tags]
+    assert len(launched) == 1 and launched[0].run_config["ops"]["product_vectors"]["config"]["product_ids"] == [18]
     print(f"update+delete searchable after {latency:.1f} s")

@@ -36,6 +36,14 @@ def embedded_env(base: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def prepare_home(env: dict[str, str]) -> Path:
+    """DAGSTER_HOME with the project's dagster.yaml, as `make instance` does."""
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
 class DagsterDaemon:
     """`dagster-daemon run -w workspace.yaml` in its own process group; stopped (group and all) on exit."""
 
@@ -45,9 +53,7 @@ class DagsterDaemon:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "DagsterDaemon":
-        home = Path(self.env["DAGSTER_HOME"])
-        home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        prepare_home(self.env)
         daemon = Path(sys.executable).parent / "dagster-daemon"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
