@@ -9,10 +9,10 @@ loads a model or opens Qdrant: a tick is a few indexed queries over the new rows
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 import dagster as dg
-from sqlalchemy import Connection, Engine, delete, or_, select
+from sqlalchemy import Connection, Engine, Table, delete, or_, select
 
 from appdb.changes import product_change
 from orchestration.partitions import vector_shard_keys
@@ -77,33 +77,36 @@ class Position:
         }
 
 
-def _rows(conn: Connection, where, limit: int):
-    c = product_change.c
-    query = select(c.seq, c.product_id, c.op, c.txid).where(*where).order_by(c.seq).limit(limit)
-    return conn.execute(query).all()
+def _rows(conn: Connection, table: Table, where, limit: int):
+    return conn.execute(select(table).where(*where).order_by(table.c.seq).limit(limit)).all()
 
 
-class ProductChangeSource:
-    """The `product_change` log as a ChangeSource keyed by vector shard."""
+class ChangeLogSource:
+    """A change-log table filled by capture triggers (columns seq, op, changed_at, txid and the entity's),
+    as a ChangeSource. `to_change(row)` gives the row's (partition key, item); the mark is (seq, txid)."""
 
-    def __init__(self, engine: Engine, shards: int, retention_s: float, now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        to_change: Callable[[Any], tuple[str, Any]],
+        retention_s: float,
+        now: Callable[[], float] = time.time,
+    ):
         self._engine = engine
-        self._keys = vector_shard_keys(shards)
+        self._table = table
+        self._to_change = to_change
         self._retention_s = retention_s
         self._now = now
         self._snapshots = SNAPSHOTS[engine.dialect.name]
 
     def _change(self, row) -> Change:
-        return Change(
-            key=self._keys[row.product_id % len(self._keys)],
-            item=int(row.product_id),
-            op=row.op,
-            mark=(int(row.seq), None if row.txid is None else int(row.txid)),
-        )
+        key, item = self._to_change(row)
+        return Change(key=key, item=item, op=row.op, mark=(int(row.seq), None if row.txid is None else int(row.txid)))
 
     def read(self, position: dict | None, limit: int) -> ChangeBatch:
         pos = Position.from_json(position)
-        c = product_change.c
+        c = self._table.c
         rows = []
         with self._engine.connect().execution_options(**self._snapshots.options) as conn, conn.begin():
             running = self._snapshots.in_progress(conn)
@@ -117,7 +120,7 @@ class ProductChangeSource:
                 budget = limit - len(rows)
                 if budget <= 0:
                     break
-                got = _rows(conn, (c.txid == txid, c.seq > after, c.seq <= upto), budget)
+                got = _rows(conn, self._table, (c.txid == txid, c.seq > after, c.seq <= upto), budget)
                 rows += got
                 if len(got) < budget:
                     del pos.draining[txid]
@@ -126,7 +129,7 @@ class ProductChangeSource:
             budget = limit - len(rows)
             more = budget <= 0
             if budget > 0:
-                got = _rows(conn, (c.seq > pos.hwm,), budget)
+                got = _rows(conn, self._table, (c.seq > pos.hwm,), budget)
                 rows += got
                 if got:
                     pos.hwm = int(got[-1].seq)
@@ -151,7 +154,7 @@ class ProductChangeSource:
         if self._retention_s < 0:
             return 0
         pos = Position.from_json(position)
-        c = product_change.c
+        c = self._table.c
         keep = sorted(set(pos.inflight) | set(pos.draining))
         cutoff = datetime.fromtimestamp(self._now(), tz=timezone.utc) - timedelta(seconds=self._retention_s)
         oldest = select(c.seq, c.changed_at, c.txid).where(c.seq <= pos.hwm).order_by(c.seq).limit(PRUNE_BATCH).subquery()
@@ -159,7 +162,15 @@ class ProductChangeSource:
             oldest.c.changed_at < cutoff, or_(oldest.c.txid.is_(None), oldest.c.txid.not_in(keep))
         )
         with self._engine.begin() as conn:
-            return conn.execute(delete(product_change).where(c.seq.in_(victims))).rowcount
+            return conn.execute(delete(self._table).where(c.seq.in_(victims))).rowcount
+
+
+class ProductChangeSource(ChangeLogSource):
+    """The `product_change` log keyed by vector shard."""
+
+    def __init__(self, engine: Engine, shards: int, retention_s: float, now: Callable[[], float] = time.time):
+        keys = vector_shard_keys(shards)
+        super().__init__(engine, product_change, lambda row: (keys[row.product_id % len(keys)], int(row.product_id)), retention_s, now)
 
 
 def product_vectors_run_config(product_ids: list | None) -> dict:
