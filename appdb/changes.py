@@ -36,7 +36,11 @@ product_change = Table(
 
 def install_triggers(engine: Engine) -> None:
     """(Re)create the capture triggers; idempotent. The table must exist (init_schema creates it first)."""
-    script = TRIGGER_SCRIPTS[engine.dialect.name].read_text()
+    run_script(engine, TRIGGER_SCRIPTS[engine.dialect.name].read_text())
+
+
+def run_script(engine: Engine, script: str) -> None:
+    """Run a multi-statement SQL script in one transaction (trigger definitions)."""
     if engine.dialect.name == "sqlite":
         # sqlite3 runs one statement per execute(); executescript runs the file, in one transaction.
         raw = engine.raw_connection()

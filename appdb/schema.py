@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, inspect
 
 from appdb.changes import install_triggers
+from appdb.posts_tables import install_post_triggers
 from appdb.tables import metadata
 
 
@@ -14,5 +15,6 @@ def init_schema(engine: Engine) -> list[str]:
     before = set(inspect(engine).get_table_names())
     metadata.create_all(engine, checkfirst=True)
     install_triggers(engine)  # change capture for the sensors: replaced in place, every time
+    install_post_triggers(engine)
     after = set(inspect(engine).get_table_names())
     return sorted(after - before)
