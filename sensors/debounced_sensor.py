@@ -123,7 +123,9 @@ def build_debounced_sensor(
         runs = launched_runs(context.instance, name, saved.saved_at if saved else None)
         outcome = advance(context.cursor, source(context.resources), policy, runs, now=clock())
         summary = outcome.summary()
-        context.log.info(summary)
+        if outcome.recovered:
+            # Rare and worth a trace; routine ticks say everything in their skip reason (no log file per tick).
+            context.log.warning(summary)
         requests = [request(batch, outcome.state.position) for batch in outcome.batches]
         return dg.SensorResult(
             run_requests=requests,
