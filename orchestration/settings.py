@@ -86,6 +86,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CRAWL_MAX_BYTES", "2097152", "Body cap of a fetched page; bigger pages are refused."),
     Variable("CRAWL_CONNECT_TIMEOUT_SECONDS", "5", "Connect timeout of the link fetcher."),
     Variable("CRAWL_READ_TIMEOUT_SECONDS", "10", "Read timeout of the link fetcher (longest silence while reading)."),
+    Variable("NEW_POSTS_QUIET_SECONDS", "30", "new_posts_sensor: a day's posts_job runs once no post of it changed for this long."),
+    Variable("NEW_POSTS_MAX_WAIT_SECONDS", "300", "new_posts_sensor: ...and at the latest this long after its first pending change."),
+    Variable("NEW_POSTS_RETENTION_HOURS", "24", "Consumed post_change rows older than this are pruned by the sensor (-1 = never)."),
 )
 
 
