@@ -3,8 +3,13 @@
 -- Every row records the writing transaction (txid) so the sensor can tell a late commit from a
 -- gap (sensors/README.md, "Late commits"). Re-running this script replaces everything (idempotent).
 
+-- enable_nestloop = off: PL/pgSQL parses each statement once per connection, and the row count of a
+-- transition table is frozen into that parse. After a first one-row or zero-row UPDATE on a
+-- connection (a single product saved, a no-op repricing chunk), every later plan believes new_rows
+-- and old_rows hold one row and joins them with a nested loop: a 100,000-row UPDATE on that
+-- connection then takes hours instead of a second. Hash joins are right for every size.
 CREATE OR REPLACE FUNCTION product_change_capture() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_nestloop = off AS $$
 DECLARE
     tx bigint := pg_current_xact_id()::text::bigint;
 BEGIN
