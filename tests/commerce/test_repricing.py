@@ -1,9 +1,13 @@
 """`reprice_products` (the plain function under repriced_products) on SQLite and PostgreSQL: exact values,
 cross rates, minor units, rows left alone, products it cannot price, idempotence, chunking."""
 
+import time
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import event, text
+
+from appdb.engine import build_engine
 from assets.commerce.repricing import reprice_products
 from resources.rates.parsers import parse_ecb, parse_json
 from tests.commerce.helpers import LONG_AGO, PARTITION, add_products, cbr_rates, prices, store_rates
@@ -139,3 +143,24 @@ def test_empty_catalog(engine):
     store_rates(engine, cbr_rates())
     report = reprice_products(engine, PARTITION, "RUB")
     assert (report.changed, report.eligible, report.chunks, report.skipped) == (0, 0, 0, {})
+
+
+def test_many_changes_after_no_op_chunks_on_one_connection_stay_fast(pg_url):
+    """Regression: the product change-capture trigger once froze a one-row estimate of its transition
+    tables on the first (no-op) chunk and then joined 20,000 rows with a nested loop for minutes."""
+    engine = build_engine(pg_url, pool_size=1, max_overflow=0)  # every chunk on the same connection
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.cursor().execute("SET statement_timeout = '30s'"))
+    store_rates(engine, cbr_rates())
+    add_products(engine, *[(10, "USD", "805.64", "RUB")] * 5)  # ids 1..5: already right
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO product (id, title, source_price, source_currency, updated_at) "
+                "SELECT i, 'new', 10, 'USD', now() FROM generate_series(1000001, 1020000) AS i"
+            )
+        )
+    started = time.perf_counter()
+    report = reprice_products(engine, PARTITION, "RUB", chunk_rows=200_000)  # 5 no-op chunks, then 20,000 rows
+    assert (report.changed, report.chunks) == (20_000, 6)
+    assert time.perf_counter() - started < 20
+    engine.dispose()
