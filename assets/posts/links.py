@@ -105,12 +105,15 @@ def _posts_query(start: datetime, end: datetime):
 
 def enrich_links(engine: Engine, start: datetime, end: datetime, fetcher, *, concurrency: int = 4, refetch: bool = False) -> CrawlReport:
     report = CrawlReport()
+    fetched: dict[str, dict] = {}  # url -> stored entry: each URL is fetched once per run, across pages
     for page in iter_pages(engine, _posts_query(start, end), post.c.id, PAGE_ROWS):
-        _crawl_page(engine, page, fetcher, concurrency, refetch, report)
+        _crawl_page(engine, page, fetcher, concurrency, refetch, report, fetched)
     return report
 
 
-def _crawl_page(engine: Engine, page: list, fetcher, concurrency: int, refetch: bool, report: CrawlReport) -> None:
+def _crawl_page(
+    engine: Engine, page: list, fetcher, concurrency: int, refetch: bool, report: CrawlReport, entries: dict[str, dict]
+) -> None:
     report.posts += len(page)
     todo: dict[int, list[str]] = {}
     stale: list[int] = []
@@ -129,7 +132,7 @@ def _crawl_page(engine: Engine, page: list, fetcher, concurrency: int, refetch: 
             report.posts_unchanged += 1
             continue
         todo[row.id] = urls
-    distinct = list(dict.fromkeys(url for urls in todo.values() for url in urls))
+    distinct = [url for url in dict.fromkeys(url for urls in todo.values() for url in urls) if url not in entries]
     report.urls_distinct += len(distinct)
     usage = Counter(url for urls in todo.values() for url in set(urls))
     report.urls_shared += sum(1 for url in distinct if usage[url] > 1)
@@ -139,7 +142,6 @@ def _crawl_page(engine: Engine, page: list, fetcher, concurrency: int, refetch: 
         fetched = dict(zip(distinct, pool.map(fetcher.fetch, distinct)))
     report.timings["fetching"] += time.perf_counter() - started
     started = time.perf_counter()
-    entries = {}
     for url, result in fetched.items():
         report.bytes_read += len(result.body)
         entry = extract(result)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from appdb.tables import post_enrichment
+from assets.posts import links
 from assets.posts.links import enrich_links, find_urls
 from resources.web import (
     BODY_TOO_LARGE,
@@ -220,7 +221,8 @@ def test_main_text_of_a_real_local_page_when_loopback_is_allowed(engine, http_se
     assert "Buy our course" not in link["text"] and "All rights reserved" not in link["text"]
 
 
-def test_each_url_fetched_once_per_run_and_failures_stored_with_their_reason(engine, http_server):
+def test_each_url_fetched_once_per_run_and_failures_stored_with_their_reason(engine, http_server, monkeypatch):
+    monkeypatch.setattr(links, "PAGE_ROWS", 2)  # posts 1-2 and 3-4 in different pages: still one fetch
     shared = http_server.route("/shared", Reply(200, b"shared page text", "text/plain"))
     insert_posts(engine, [
         (1, "dev", f"first {shared}", at(9)),
