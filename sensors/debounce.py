@@ -8,7 +8,8 @@ the instance and turns `Batch`es into RunRequests. sensors/README.md explains th
 - quiet period: a partition runs once no change arrived for `quiet_s` (a burst = one run);
 - max wait: a partition with changes runs at the latest `max_wait_s` after its first pending change;
 - in flight: while a run of the partition is queued or running, its new changes wait for the next run;
-- run keys `<partition>:<epoch>:<gen>`: a retried tick re-emits the same key (the daemon skips it);
+- run keys `<partition>:<epoch>:<gen>` (`<first>...<last>:<epoch>:<gen>` for a merged range): a
+  retried tick re-emits the same key (the daemon skips it);
 - recovery: runs launched by a tick whose cursor was lost are found in the instance, so their
   changes are neither launched twice nor dropped.
 """
@@ -148,23 +149,32 @@ def parse_run_key(value: str) -> tuple[str, str, int] | None:
 class LaunchedRun:
     """A run this sensor launched, as the instance knows it."""
 
-    key: str
+    key: str  # its partition, or "first...last" for a run over a range of partitions
     epoch: str
     gen: int
     in_progress: bool  # queued, starting or running
     position: dict | None  # the source position of the tick that launched it (None: unknown)
+    gens: dict[str, int] | None = None  # run number per partition it covers (None: {key: gen})
+
+    def covered(self) -> dict[str, int]:
+        return dict(self.gens) if self.gens else {self.key: self.gen}
 
 
 @dataclass(frozen=True)
 class Batch:
-    """One run to request: the pending items of one partition."""
+    """One run to request: the pending items of one partition, or of consecutive partitions."""
 
-    key: str
-    items: list | None  # None: the whole partition
+    keys: tuple[str, ...]  # the partitions, in order (more than one only when `plan` merges a range)
+    items: list | None  # None: the whole partition(s)
     run_key: str
     changes: int
     waited_s: float  # since the oldest change of the batch was seen
     reason: str  # "quiet" or "max_wait"
+    gens: dict[str, int] = field(default_factory=dict)  # the run number this batch uses per partition
+
+    @property
+    def key(self) -> str:
+        return self.keys[0] if len(self.keys) == 1 else f"{self.keys[0]}...{self.keys[-1]}"
 
 
 @dataclass
@@ -202,16 +212,17 @@ def recover(state: DebounceState, runs: Iterable[LaunchedRun]) -> dict[str, dict
 
     Returns {partition: position of its newest such run (None: unknown, nothing is dropped)}.
     """
-    newest: dict[str, LaunchedRun] = {}
+    newest: dict[str, tuple[int, dict | None]] = {}
     for run in runs:
-        if run.epoch != state.epoch or run.gen < state.gen.get(run.key, 0):
+        if run.epoch != state.epoch:
             continue
-        if run.key not in newest or run.gen > newest[run.key].gen:
-            newest[run.key] = run
-    for key, run in newest.items():
-        state.gen[key] = run.gen + 1
+        for key, gen in run.covered().items():
+            if gen >= state.gen.get(key, 0) and (key not in newest or gen > newest[key][0]):
+                newest[key] = (gen, run.position)
+    for key, (gen, _) in newest.items():
+        state.gen[key] = gen + 1
         state.pending.pop(key, None)
-    return {key: run.position for key, run in newest.items()}
+    return {key: position for key, (_, position) in newest.items()}
 
 
 def fold(
@@ -243,35 +254,70 @@ def fold(
     return ops
 
 
-def plan(state: DebounceState, now: float, policy: DebouncePolicy, busy: set[str], caught_up: bool) -> list[Batch]:
-    """The partitions that run now; their pending sets move into batches and their run number advances.
+def plan(
+    state: DebounceState,
+    now: float,
+    policy: DebouncePolicy,
+    busy: set[str],
+    caught_up: bool,
+    order: Sequence[str] | None = None,
+) -> list[Batch]:
+    """The partitions that run now; their pending sets move into batches and their run numbers advance.
 
     While changes are still unread (`caught_up` false) nobody can say a partition has gone quiet, so
-    only max-wait launches happen.
+    only max-wait launches happen. With `order` (every partition key, in partition order), due
+    partitions that are neighbours in it and alike (all with item lists, or all whole) share one run
+    over their range: a burst across every shard is one run, which loads its models once.
     """
-    batches = []
+    due: list[tuple[str, Pending, str]] = []
     for key in sorted(state.pending):
         pending = state.pending[key]
         if key in busy:
             continue
         quiet = caught_up and now - pending.last >= policy.quiet_s - min(policy.tick_jitter_s, policy.quiet_s / 5)
         overdue = now - pending.first >= policy.max_wait_s - min(policy.tick_jitter_s, policy.max_wait_s / 5)
-        if not (quiet or overdue):
-            continue
-        gen = state.gen.get(key, 0)
-        items = None if pending.items is None else sorted(pending.items, key=_sort_key)
+        if quiet or overdue:
+            due.append((key, pending, "quiet" if quiet else "max_wait"))
+
+    groups: list[list[tuple[str, Pending, str]]] = []
+    if order is None:
+        groups = [[entry] for entry in due]
+    else:
+        index = {key: i for i, key in enumerate(order)}
+        for entry in sorted(due, key=lambda e: index.get(e[0], len(index))):
+            last = groups[-1][-1] if groups else None
+            if (
+                last is not None
+                and entry[0] in index
+                and last[0] in index
+                and index[entry[0]] == index[last[0]] + 1
+                and (entry[1].items is None) == (last[1].items is None)
+            ):
+                groups[-1].append(entry)
+            else:
+                groups.append([entry])
+
+    batches = []
+    for group in groups:
+        keys = tuple(key for key, _, _ in group)
+        whole = group[0][1].items is None
+        items = None if whole else sorted(set().union(*(p.items for _, p, _ in group)), key=_sort_key)
+        gens = {key: state.gen.get(key, 0) for key in keys}
+        spec = keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
         batches.append(
             Batch(
-                key=key,
+                keys=keys,
                 items=items,
-                run_key=run_key(key, state.epoch, gen),
-                changes=pending.changes,
-                waited_s=round(now - pending.first, 3),
-                reason="quiet" if quiet else "max_wait",
+                run_key=run_key(spec, state.epoch, gens[keys[0]]),
+                changes=sum(p.changes for _, p, _ in group),
+                waited_s=round(now - min(p.first for _, p, _ in group), 3),
+                reason="max_wait" if any(r == "max_wait" for _, _, r in group) else "quiet",
+                gens=gens,
             )
         )
-        state.gen[key] = gen + 1
-        del state.pending[key]
+        for key in keys:
+            state.gen[key] = gens[key] + 1
+            del state.pending[key]
     return batches
 
 
@@ -282,6 +328,7 @@ def advance(
     runs: Sequence[LaunchedRun],
     now: float,
     clock: Callable[[], float] = time.monotonic,
+    order: Sequence[str] | None = None,
 ) -> TickOutcome:
     """One tick: recover, prune what the saved cursor consumed, read (bounded), fold, plan."""
     state = DebounceState.from_json(cursor)
@@ -302,8 +349,8 @@ def advance(
         more = batch.more
     outcome.more = more
 
-    busy = {run.key for run in runs if run.in_progress}
+    busy = {key for run in runs if run.in_progress for key in run.covered()}
     outcome.busy = sorted(busy & set(state.pending))
-    outcome.batches = plan(state, now, policy, busy, caught_up=not more)
+    outcome.batches = plan(state, now, policy, busy, caught_up=not more, order=order)
     state.saved_at = now
     return outcome

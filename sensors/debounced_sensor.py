@@ -22,6 +22,9 @@ POSITION_TAG = "debounce/position"
 CHANGES_TAG = "debounce/changes"
 ITEMS_TAG = "debounce/items"
 REASON_TAG = "debounce/reason"
+GENS_TAG = "debounce/gens"  # {partition: run number} of every partition the run covers
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # Not finished: the run still holds (or waits for) its partition. (Dagster's IN_PROGRESS_RUN_STATUSES
 # leaves out QUEUED and NOT_STARTED.)
@@ -58,13 +61,14 @@ def launched_runs(instance: dg.DagsterInstance, sensor_name: str, since: float |
         if parsed is None:
             continue
         key, epoch, gen = parsed
-        position = run.tags.get(POSITION_TAG)
+        position, gens = run.tags.get(POSITION_TAG), run.tags.get(GENS_TAG)
         runs[run.run_id] = LaunchedRun(
             key=key,
             epoch=epoch,
             gen=gen,
             in_progress=run.status in UNFINISHED,
             position=json.loads(position) if position else None,
+            gens=json.loads(gens) if gens else None,
         )
     return list(runs.values())
 
@@ -87,22 +91,30 @@ def build_debounced_sensor(
     extra_tags: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    partition_order: Sequence[str] | None = None,
 ) -> dg.SensorDefinition:
     """A sensor that requests `job_name` runs of the partitions whose changes are due.
 
     `source(context.resources)` builds the ChangeSource; `run_config(items)` the run config of one
-    batch (items None: the whole partition).
+    batch (items None: the whole partition). With `partition_order` (every partition key, in order),
+    neighbouring due partitions share one run over their range (the job's assets need a
+    BackfillPolicy.single_run and a run config that applies to every partition of the range).
     """
 
     def request(batch: Batch, position: dict | None) -> dg.RunRequest:
+        partition_tags = {}
+        if partitioned and len(batch.keys) > 1:
+            partition_tags = {RANGE_START_TAG: batch.keys[0], RANGE_END_TAG: batch.keys[-1]}
         return dg.RunRequest(
             run_key=batch.run_key,
-            partition_key=batch.key if partitioned else None,
+            partition_key=batch.keys[0] if partitioned and len(batch.keys) == 1 else None,
             run_config=run_config(batch.items),
             asset_selection=asset_selection,
             asset_check_keys=asset_check_keys,
             tags={
                 **(extra_tags or {}),
+                **partition_tags,
+                GENS_TAG: json.dumps(batch.gens, separators=(",", ":")),
                 POSITION_TAG: json.dumps(position, separators=(",", ":")),
                 CHANGES_TAG: str(batch.changes),
                 ITEMS_TAG: "all" if batch.items is None else str(len(batch.items)),
@@ -121,7 +133,7 @@ def build_debounced_sensor(
     def _sensor(context: dg.SensorEvaluationContext):
         saved = DebounceState.from_json(context.cursor) if context.cursor else None
         runs = launched_runs(context.instance, name, saved.saved_at if saved else None)
-        outcome = advance(context.cursor, source(context.resources), policy, runs, now=clock())
+        outcome = advance(context.cursor, source(context.resources), policy, runs, now=clock(), order=partition_order)
         summary = outcome.summary()
         if outcome.recovered:
             # Rare and worth a trace; routine ticks say everything in their skip reason (no log file per tick).

@@ -212,6 +212,9 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
         run_config=product_vectors_run_config,
         policy=policy,
         required_resource_keys={"database"},
+        # Shards due together share one run over their range (product_vectors has a single-run
+        # backfill policy): a burst over every shard loads the models once, not once per shard.
+        partition_order=vector_shard_keys(shards),
         clock=clock,
         description=(
             f"Product inserts, updates and deletes (product_change, fed by triggers) → product_changes_job runs of "

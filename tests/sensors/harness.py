@@ -3,6 +3,7 @@ and `submit` / `finish` doing what the daemon does with the run requests."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ class Tick:
 
     @property
     def by_shard(self) -> dict[str, dg.RunRequest]:
-        return {r.partition_key: r for r in self.requests}
+        """Each shard's request (a request over a range of shards appears under each of them)."""
+        return {key: r for r in self.requests for key in json.loads(r.tags["debounce/gens"])}
 
 
 def ids_of(request: dg.RunRequest) -> list[int] | None:

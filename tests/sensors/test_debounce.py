@@ -239,3 +239,37 @@ def test_run_keys_parse_back():
     assert parse_run_key(run_key("shard-03", "abc", 12)) == ("shard-03", "abc", 12)
     assert parse_run_key("full-2026-11-23") is None
     assert parse_run_key("") is None
+
+
+ORDER = ["a", "b", "c", "d", "e"]
+
+
+def test_neighbouring_due_keys_of_one_kind_share_a_batch():
+    source = ListSource()
+    sensor = Sensor(source, DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=2))
+    source.add("a", 1)
+    source.add("b", 2)
+    source.add("c", 3, 4, 5)  # more than max_items: the whole partition
+    source.add("e", 6)
+    sensor.tick(0)
+    out = advance(sensor.cursor, source, sensor.policy, [], now=30, order=ORDER)
+    assert [(b.keys, b.items) for b in out.batches] == [(("a", "b"), [1, 2]), (("c",), None), (("e",), [6])]
+    merged = out.batches[0]
+    assert merged.key == "a...b" and merged.run_key == run_key("a...b", out.state.epoch, 0)
+    assert merged.gens == {"a": 0, "b": 0} and out.state.gen == {"a": 1, "b": 1, "c": 1, "e": 1}
+
+
+def test_a_lost_range_run_is_recovered_for_every_key_it_covers():
+    source = ListSource()
+    sensor = Sensor(source)
+    source.add("a", 1)
+    source.add("b", 2)
+    sensor.tick(0)
+    lost = advance(sensor.cursor, source, POLICY, [], now=30, order=ORDER)
+    [batch] = lost.batches
+    run = LaunchedRun(batch.key, lost.state.epoch, 0, in_progress=True, position=lost.state.position, gens=batch.gens)
+    source.add("b", 3)
+    again = advance(sensor.cursor, source, POLICY, [run], now=31, order=ORDER)
+    assert again.recovered == ["a", "b"] and again.busy == ["b"]
+    assert {k: sorted(p.items) for k, p in again.state.pending.items()} == {"b": [3]}
+    assert again.state.gen == {"a": 1, "b": 1}

@@ -126,10 +126,12 @@ def test_a_crash_between_launching_and_saving_the_cursor_loses_and_repeats_nothi
     assert pending(harness) == {"shard-01": a[:1], "shard-02": b}
     harness.finish(runs)
     later, relaunched = harness.tick_and_launch(advance=30)
-    assert ids_of(later.by_shard["shard-01"]) == a[:1]  # only the change the lost run could not see
-    assert ids_of(later.by_shard["shard-02"]) == b
-    assert later.by_shard["shard-01"].run_key not in {r.tags["dagster/run_key"] for r in runs}
-    assert len(relaunched) == 2
+    [request] = later.requests  # shard-01 and shard-02 are due together: one run over both
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
+        "shard-01", "shard-02")
+    assert ids_of(request) == sorted(a[:1] + b)  # of shard-01, only the change the lost run could not see
+    assert request.run_key not in {r.tags["dagster/run_key"] for r in runs}
+    assert len(relaunched) == 1
 
 
 def test_a_retried_evaluation_requests_the_same_run_keys(harness):
@@ -137,8 +139,8 @@ def test_a_retried_evaluation_requests_the_same_run_keys(harness):
     harness.save(harness.tick())
     once = harness.tick(advance=30)
     twice = harness.tick(advance=1)
-    assert sorted(r.run_key for r in once.requests) == sorted(r.run_key for r in twice.requests)
-    assert len(harness.submit(once)) == 2 and harness.submit(twice) == []  # the daemon skips used keys
+    assert [r.run_key for r in once.requests] == [r.run_key for r in twice.requests]
+    assert len(harness.submit(once)) == 1 and harness.submit(twice) == []  # the daemon skips used keys
 
 
 def test_too_many_ids_in_a_shard_run_the_whole_shard(db_url, instance):
@@ -161,7 +163,9 @@ def test_a_tick_reads_a_large_backlog_in_chunks(db_url, instance):
     assert "read 30000 changes" in tick.skip
     assert pending(h) == {f"shard-{i:02d}": None for i in range(SHARDS)}  # 7,500 ids each: whole shards
     launched, _ = h.tick_and_launch(advance=30)
-    assert sorted(launched.by_shard) == [f"shard-{i:02d}" for i in range(SHARDS)]
+    [request] = launched.requests  # every shard due at once: one run over the range, models loaded once
+    assert request.run_config == {} and request.tags["dagster/asset_partition_range_end"] == f"shard-{SHARDS - 1:02d}"
+    assert json.loads(request.tags["debounce/gens"]) == {f"shard-{i:02d}": 0 for i in range(SHARDS)}
 
 
 def test_consumed_changes_are_pruned_after_the_cursor_is_saved(db_url, instance):
@@ -203,8 +207,7 @@ def test_a_late_committing_transaction_is_not_skipped(pg_url, instance):
     tick = h.save(h.tick(advance=1))
     assert "read 1 changes (U=1)" in tick.skip
     launched, _ = h.tick_and_launch(advance=30)
-    assert ids_of(launched.by_shard["shard-01"]) == [1]
-    assert ids_of(launched.by_shard["shard-02"]) == [2]
+    assert ids_of(launched.by_shard["shard-01"]) == [1, 2]  # neighbouring shards: one run over both
     engine.dispose()
 
 
@@ -248,3 +251,17 @@ def test_the_changes_job_is_the_asset_alone_in_the_runs_process(harness):
     job = harness.defs.resolve_job_def("product_changes_job")
     assert [node.name for node in job.nodes] == ["product_vectors"]  # no coverage check: it scans whole shards
     assert job.executor_def.name == "in_process"
+
+
+def test_neighbouring_due_shards_share_a_run_and_stay_busy_together(harness):
+    harness.insert(shard_ids(0, 1) + shard_ids(1, 2) + shard_ids(3, 1))
+    harness.save(harness.tick())
+    tick, runs = harness.tick_and_launch(advance=30)
+    assert sorted(r.run_key.split(":")[0] for r in tick.requests) == ["shard-00...shard-01", "shard-03"]
+    assert ids_of(tick.by_shard["shard-00"]) == sorted(shard_ids(0, 1) + shard_ids(1, 2))
+    harness.update(shard_ids(1, 1), title="while the range run is queued")
+    waiting = harness.save(harness.tick(advance=60))
+    assert waiting.requests == [] and "waiting for in-flight runs of ['shard-01']" in waiting.skip
+    harness.finish(runs)
+    again, _ = harness.tick_and_launch(advance=30)
+    assert [r.partition_key for r in again.requests] == ["shard-01"] and again.requests[0].run_key.endswith(":1")
