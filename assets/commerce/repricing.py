@@ -59,27 +59,32 @@ def reprice_statement(partition_key: str, store_currency: str, lo: int, hi: int,
 
 
 def _count_skipped(conn, partition_key: str, report: RepriceReport) -> None:
-    has_rate = (
-        select(currency_rate.c.currency).where(currency_rate.c.partition_key == partition_key).scalar_subquery()
+    """Count every product and each reason to skip one in a single pass over the table."""
+    rate = currency_rate.alias("rate")
+    catalog = product.outerjoin(
+        rate, and_(rate.c.partition_key == partition_key, rate.c.currency == product.c.source_currency)
     )
     reasons = {
         "no_source_price": product.c.source_price.is_(None),
         "no_source_currency": and_(product.c.source_price.is_not(None), product.c.source_currency.is_(None)),
         "no_rate_for_currency": and_(
-            product.c.source_price.is_not(None),
-            product.c.source_currency.is_not(None),
-            product.c.source_currency.not_in(has_rate),
+            product.c.source_price.is_not(None), product.c.source_currency.is_not(None), rate.c.currency.is_(None)
         ),
     }
-    for reason, condition in reasons.items():
-        count = conn.execute(select(func.count()).select_from(product).where(condition)).scalar_one()
+    total, *counts = conn.execute(
+        select(func.count(), *(func.count().filter(condition) for condition in reasons.values())).select_from(catalog)
+    ).one()
+    for (reason, condition), count in zip(reasons.items(), counts):
         if count:
             report.skipped[reason] = count
             rows = conn.execute(
-                select(product.c.id, product.c.source_currency).where(condition).order_by(product.c.id).limit(EXAMPLES)
+                select(product.c.id, product.c.source_currency)
+                .select_from(catalog)
+                .where(condition)
+                .order_by(product.c.id)
+                .limit(EXAMPLES)
             ).all()
             report.skipped_examples[reason] = [f"{row.id} ({row.source_currency or '-'})" for row in rows]
-    total = conn.execute(select(func.count()).select_from(product)).scalar_one()
     report.eligible = total - sum(report.skipped.values())
 
 
