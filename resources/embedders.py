@@ -8,6 +8,7 @@ and resource instance with the same configuration). `device="auto"` picks a GPU 
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +50,33 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _bound_allocator() -> None:
+    """In a process that runs models, give large freed blocks back to the OS (glibc only).
+
+    glibc raises its mmap threshold as large blocks are freed, after which a forward pass's activation
+    buffers come from arenas that keep them: resident memory grows by hundreds of MB over a run. A fixed
+    1 MiB threshold (and at most 2 arenas per core for the loader threads) keeps the peak near
+    "libraries + weights + one batch"; measured in benchmarks/bench_02_vectors.py.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+            libc.mallopt(-8, 2 * (os.cpu_count() or 1))  # M_ARENA_MAX
+    except OSError:
+        pass
+
+
 def _cached(key: tuple, load):
     with _lock:
         model = _models.get(key)
         if model is None:
+            if not _models:
+                _bound_allocator()
             model = _models[key] = load()
         return model
 
@@ -246,7 +270,10 @@ class ImageEmbedderResource(dg.ConfigurableResource):
         description="IMAGE_PRETRAINED: an OpenCLIP pretrained tag, a checkpoint file path, or 'none' (untrained weights).",
     )
     device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, ...")
-    batch_size: int = Field(default=32, description="Images per forward pass.")
+    batch_size: int = Field(
+        default=0,
+        description="Images per forward pass; 0 = 16 on CPU (bounded resident memory), 128 on a GPU.",
+    )
 
     @property
     def is_untrained(self) -> bool:
@@ -321,10 +348,11 @@ class ImageEmbedderResource(dg.ConfigurableResource):
         import torch
 
         visual, _, device = self._load()
+        size = self.batch_size or (16 if device == "cpu" else 128)
         chunks = []
         with torch.inference_mode():
-            for start in range(0, len(tensors), self.batch_size):
-                batch = torch.stack(tensors[start : start + self.batch_size]).to(device)
+            for start in range(0, len(tensors), size):
+                batch = torch.stack(tensors[start : start + size]).to(device)
                 chunks.append(visual(batch).float().cpu().numpy())
         if not chunks:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -56,7 +56,8 @@ class VectorStoreResource(dg.ConfigurableResource):
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             try:
-                return QdrantClient(path=self.path)
+                # The product sync writes from one background thread, never at the same time as another.
+                return QdrantClient(path=self.path, force_disable_check_same_thread=True)
             except RuntimeError as exc:
                 if "already accessed" not in str(exc):
                     raise

@@ -19,5 +19,5 @@ class ProductVectorsConfig(dg.Config):
         ),
     )
     text_batch_size: int = Field(default=256, description="Products read, texted and embedded per text batch.")
-    image_batch_size: int = Field(default=64, description="Images read, decoded and embedded per image batch.")
+    image_batch_size: int = Field(default=32, description="Images read, decoded and embedded per image batch (two batches are in memory at a time).")
     upsert_batch_size: int = Field(default=256, description="Points written to Qdrant per request.")

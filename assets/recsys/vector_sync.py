@@ -59,7 +59,7 @@ class SyncOptions:
     force: bool = False
     product_ids: list[int] | None = None  # None: whole shards
     text_batch_size: int = 256
-    image_batch_size: int = 64
+    image_batch_size: int = 32
     upsert_batch_size: int = 256
 
 
@@ -192,6 +192,8 @@ class VectorSync:
         self._collection_ready = False
         self._fingerprint_at_open: str | None = None
         self._loaded: set[int] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending = None
 
     # -- plumbing -------------------------------------------------------------------------------
     @contextmanager
@@ -233,19 +235,27 @@ class VectorSync:
                     self.report.skipped.add(OTHER_SHARD, pid)
         fingerprint_at_start = self.vectors.storage_fingerprint(self.collection)
         marks = _marks(self.engine, self.collection)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vector-writer")
         try:
-            with self._stack:
-                for shard in shard_list:
-                    ids = None if wanted is None else [pid for pid in wanted if pid % self.shards == shard]
-                    if ids == []:
-                        continue
-                    # Once opened, the storage must still be as it was at the start for a mark to hold.
-                    unchanged_since_start = self._client is None or self._fingerprint_at_open == fingerprint_at_start
-                    trust = (
-                        ids is None and not self.options.force and fingerprint_at_start is not None
-                        and marks.get(shard) == fingerprint_at_start and unchanged_since_start
-                    )
-                    self._sync_shard(shard, ids, trust)
+            with self._stack, self._writer:
+                try:
+                    for shard in shard_list:
+                        ids = None if wanted is None else [pid for pid in wanted if pid % self.shards == shard]
+                        if ids == []:
+                            continue
+                        # Once opened, the storage must still be as it was at the start for a mark to hold.
+                        unchanged_since_start = (
+                            self._client is None or self._fingerprint_at_open == fingerprint_at_start
+                        )
+                        trust = (
+                            ids is None and not self.options.force and fingerprint_at_start is not None
+                            and marks.get(shard) == fingerprint_at_start and unchanged_since_start
+                        )
+                        self._sync_shard(shard, ids, trust)
+                except BaseException:
+                    self._drain(quietly=True)  # the write in flight finishes (and is recorded) before the client closes
+                    raise
+                self._drain()
             self._record_marks(fingerprint_at_start)
         finally:
             self.report.media_objects_listed = self.media_index.objects_listed
@@ -286,6 +296,7 @@ class VectorSync:
             }
         else:
             self.report.verified_shards.append(shard)
+            self._drain()  # the client is not shared with the writer thread
             client = self._qdrant()
             with self._timed("qdrant_verify"):
                 points = (
@@ -528,11 +539,30 @@ class VectorSync:
         }
 
     def _write(self, batch: WriteBatch, rows: list[dict], removed: list[int]) -> None:
+        """Queue one page's writes. They run in the writer thread while the next page is read and
+        embedded (a model and a Qdrant/database write both release the GIL); one write in flight at
+        most, in order, and its failure stops the run at the next page."""
+        self._drain()
+        if len(batch):
+            self._writable()  # opened (and the collection ensured) in this thread
+        self._pending = self._writer.submit(self._write_now, batch, rows, removed)
+
+    def _drain(self, quietly: bool = False) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        with self._timed("write_wait"):
+            try:
+                pending.result()
+            except Exception:
+                if not quietly:
+                    raise
+
+    def _write_now(self, batch: WriteBatch, rows: list[dict], removed: list[int]) -> None:
         """Qdrant first; the bookkeeping only once Qdrant said yes."""
         if len(batch):
-            client = self._writable()
             with self._timed("qdrant_write"):
-                self.report.qdrant_requests += apply(client, self.collection, batch, self.options.upsert_batch_size)
+                self.report.qdrant_requests += apply(self._client, self.collection, batch, self.options.upsert_batch_size)
         if rows or removed:
             with self._timed("state_write"), self.engine.begin() as conn:
                 ids = [row["product_id"] for row in rows] + removed
