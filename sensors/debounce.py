@@ -193,7 +193,8 @@ class TickOutcome:
         waiting = {key: len(p.items) if p.items is not None else "all" for key, p in self.state.pending.items()}
         parts = [f"read {self.read} changes ({ops})" + (" and more remain" if self.more else "")]
         if self.batches:
-            parts.append("launch " + ", ".join(f"{b.key} ({len(b.items) if b.items is not None else 'all'} items, {b.reason})" for b in self.batches))
+            launches = (f"{b.key} ({len(b.items) if b.items is not None else 'all'} items, {b.reason})" for b in self.batches)
+            parts.append("launch " + ", ".join(launches))
         if waiting:
             parts.append(f"pending {waiting}")
         if self.busy:

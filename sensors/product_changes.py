@@ -217,10 +217,10 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
         partition_order=vector_shard_keys(shards),
         clock=clock,
         description=(
-            f"Product inserts, updates and deletes (product_change, fed by triggers) → product_changes_job runs of "
-            f"only the affected product_vectors shards with the changed ids; one run per shard after {policy.quiet_s:g} s without "
-            f"changes, at the latest {policy.max_wait_s:g} s after the first; changes arriving while a shard's "
-            "run is queued or running go into its next run. Replaces seed 000's reindex-on-save and seed 002's "
-            "30-second debounce."
+            "Product inserts, updates and deletes (product_change, fed by triggers) → product_changes_job runs "
+            f"of only the affected product_vectors shards with the changed ids, after {policy.quiet_s:g} s "
+            f"without changes, at the latest {policy.max_wait_s:g} s after the first; neighbouring shards due "
+            "together share a run; changes arriving while a shard's run is queued or running go into its next "
+            "run. Replaces seed 000's reindex-on-save and seed 002's 30-second debounce."
         ),
     )

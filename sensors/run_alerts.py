@@ -50,8 +50,8 @@ def failure_message(
     run_id: str, job: str, assets: list[str], partition: str | None, error: str, run_url: str | None
 ) -> dict:
     """The webhook payload: `text` for every Slack-compatible receiver, `blocks` for Slack."""
-    shown = ", ".join(assets[:LISTED_ASSETS]) + (f" (+{len(assets) - LISTED_ASSETS} more)" if len(assets) > LISTED_ASSETS else "")
-    shown = shown or "-"
+    more = len(assets) - LISTED_ASSETS
+    shown = (", ".join(assets[:LISTED_ASSETS]) + (f" (+{more} more)" if more > 0 else "")) or "-"
     link = f"\n<{run_url}|Open the run in Dagster>" if run_url else ""
     text = (
         f"Run failed: {job} (run {run_id})\nAssets: {shown}\nPartition: {partition or '-'}\nError: {error}"

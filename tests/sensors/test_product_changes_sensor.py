@@ -192,7 +192,6 @@ def test_a_late_committing_transaction_is_not_skipped(pg_url, instance):
     tx1 = t1.begin()
     t1.execute(text("UPDATE product SET title = 'late' WHERE id = 1"))  # takes the lower seq, holds
     h.update([2], title="early")  # T2 commits
-    seqs = {}
     with engine.connect() as conn:
         seqs = dict(conn.execute(text("SELECT product_id, max(seq) FROM product_change GROUP BY product_id")).all())
     tick = h.save(h.tick(advance=1))
@@ -219,7 +218,6 @@ def test_concurrent_writers_lose_no_change(pg_url, instance):
     h.save(h.tick())
     h.tick_and_launch(advance=1)
     engine = build_engine(pg_url)
-    stop = threading.Event()
 
     def writer(offset: int) -> None:
         with engine.connect() as conn:
@@ -237,7 +235,6 @@ def test_concurrent_writers_lose_no_change(pg_url, instance):
         h.finish(runs)
         for request in tick.requests:
             seen.update(ids_of(request))
-    stop.set()
     for _ in range(3):
         tick, runs = h.tick_and_launch(advance=1)
         h.finish(runs)
