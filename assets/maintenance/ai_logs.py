@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from appdb.tables import ai_processing_log
+from assets.maintenance.retention import delete_in_batches, retention_cutoff
 
 FINAL_STATUSES = ("completed", "approved")
 
@@ -39,12 +40,8 @@ def cleanup_ai_logs(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> AiLogCleanupReport:
-    if retention_days < 0:
-        raise ValueError(f"retention_days must be >= 0, got {retention_days}")
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
     started = time.perf_counter()
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    cutoff = retention_cutoff(retention_days, batch_rows, now)
     report = AiLogCleanupReport(cutoff=cutoff, dry_run=dry_run)
     log = ai_processing_log.c
     old = log.created_at < cutoff
@@ -59,13 +56,6 @@ def cleanup_ai_logs(
     if dry_run:
         report.deleted = sum(report.deleted_by_status.values())
     else:
-        batch = select(log.id).where(deletable).order_by(log.id).limit(batch_rows)
-        while True:
-            with engine.begin() as conn:
-                removed = conn.execute(delete(ai_processing_log).where(log.id.in_(batch))).rowcount
-            report.statements += 1
-            report.deleted += removed
-            if removed < batch_rows:
-                break
+        report.deleted, report.statements = delete_in_batches(engine, ai_processing_log, deletable, batch_rows)
     report.duration_s = time.perf_counter() - started
     return report

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import Engine, and_, delete, func, select
 
 from appdb.tables import scraped_product_log, scraping_session
+from assets.maintenance.retention import delete_in_batches, retention_cutoff
 
 RUNNING = "running"
 EXAMPLES = 10
@@ -49,12 +50,8 @@ def cleanup_scraper_sessions(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> SessionCleanupReport:
-    if retention_days < 0:
-        raise ValueError(f"retention_days must be >= 0, got {retention_days}")
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
     started = time.perf_counter()
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    cutoff = retention_cutoff(retention_days, batch_rows, now)
     report = SessionCleanupReport(cutoff=cutoff, dry_run=dry_run)
     deletable = _deletable(cutoff)
     deletable_ids = select(scraping_session.c.id).where(deletable)
@@ -88,19 +85,11 @@ def cleanup_scraper_sessions(
             break
         last_id = ids[-1]
         still_deletable = select(scraping_session.c.id).where(scraping_session.c.id.in_(ids), deletable)
-        while True:
-            batch = (
-                select(scraped_product_log.c.id)
-                .where(scraped_product_log.c.session_id.in_(still_deletable))
-                .order_by(scraped_product_log.c.id)
-                .limit(batch_rows)
-            )
-            with engine.begin() as conn:
-                removed = conn.execute(delete(scraped_product_log).where(scraped_product_log.c.id.in_(batch))).rowcount
-            report.statements += 1
-            report.logs_deleted += removed
-            if removed < batch_rows:
-                break
+        logs, statements = delete_in_batches(
+            engine, scraped_product_log, scraped_product_log.c.session_id.in_(still_deletable), batch_rows
+        )
+        report.logs_deleted += logs
+        report.statements += statements
         with engine.begin() as conn:
             # The condition again: a session that was set back to running meanwhile stays.
             removed = conn.execute(delete(scraping_session).where(scraping_session.c.id.in_(ids), deletable)).rowcount
