@@ -7,6 +7,7 @@ step here: a function (instance, defs) -> list of summary lines.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable
 
@@ -49,23 +50,32 @@ def seed(products: int, random_seed: int) -> None:
 
 
 @demo.command("run", help="Materialize everything on the embedded default and print a summary.")
-def run() -> None:
+@click.option("--verbose", is_flag=True, help="Show Dagster's event log on the terminal too.")
+def run(verbose: bool) -> None:
     from orchestration.definitions import build_definitions
 
-    defs = build_definitions(Settings())
+    settings = Settings()
+    defs = build_definitions(settings)
     instance = dg.DagsterInstance.get()
+    log_path = settings.data_dir / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Dagster's event log of every run goes to {log_path} (and to the UI: `make dev`).")
     failures = 0
-    for title, step in _steps():
-        started = time.perf_counter()
-        click.echo(f"\n== {title}")
-        try:
-            lines = step(instance, defs)
-        except Exception as exc:  # the demo reports every step, then fails at the end
-            failures += 1
-            lines = [f"FAILED: {exc.__class__.__name__}: {exc}"]
-        for line in lines:
-            click.echo(f"   {line}")
-        click.echo(f"   ({time.perf_counter() - started:.1f} s)")
+    with open(log_path, "w") as log_file:
+        for title, step in _steps():
+            started = time.perf_counter()
+            click.echo(f"\n== {title}")
+            # Dagster's console logger writes each event to stderr; the summary is what the terminal shows.
+            quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stderr(log_file)
+            try:
+                with quiet:
+                    lines = step(instance, defs)
+            except Exception as exc:  # the demo reports every step, then fails at the end
+                failures += 1
+                lines = [f"FAILED: {exc.__class__.__name__}: {exc} (details in {log_path})"]
+            for line in lines:
+                click.echo(f"   {line}")
+            click.echo(f"   ({time.perf_counter() - started:.1f} s)")
     if failures:
         raise click.ClickException(f"{failures} demo step(s) failed")
     click.echo("\nDone. `make dev` opens the UI on this instance with the run history above.")
