@@ -55,7 +55,7 @@ def _bound_allocator() -> None:
 
     glibc raises its mmap threshold as large blocks are freed, after which a forward pass's activation
     buffers come from arenas that keep them: resident memory grows by hundreds of MB over a run. A fixed
-    1 MiB threshold (and at most 2 arenas per core for the loader threads) keeps the peak near
+    256 KiB threshold (and at most 2 arenas per core for the loader threads) keeps the peak near
     "libraries + weights + one batch"; measured in benchmarks/bench_02_vectors.py.
     """
     import ctypes
@@ -65,7 +65,7 @@ def _bound_allocator() -> None:
     try:
         libc = ctypes.CDLL(name) if name else None
         if libc is not None and hasattr(libc, "mallopt"):
-            libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+            libc.mallopt(-3, 1 << 18)  # M_MMAP_THRESHOLD
             libc.mallopt(-8, 2 * (os.cpu_count() or 1))  # M_ARENA_MAX
     except OSError:
         pass

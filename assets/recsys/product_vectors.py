@@ -2,6 +2,7 @@
 `vector_coverage` check that proves the collection matches the catalog."""
 
 import warnings
+from datetime import timedelta
 
 import dagster as dg
 
@@ -48,7 +49,10 @@ def build_product_vectors(shards: int, pool: str | None) -> tuple[dg.AssetsDefin
                 "image); partitioned by product-id shard; only changed vectors are re-embedded. Replaces "
                 "seed 000's sync_product_vectors / index_product_vectors / clear_similar_cache."
             ),
-            tags={"dagster/max_runtime": str(6 * 3600)},
+            # The full reconciliation runs every 3 days; later than 4 days means it has stopped.
+            freshness_policy=dg.FreshnessPolicy.time_window(
+                fail_window=timedelta(days=4), warn_window=timedelta(days=3, hours=6)
+            ),
         )
         def product_vectors(
             context: dg.AssetExecutionContext,

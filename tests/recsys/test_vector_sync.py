@@ -9,7 +9,7 @@ from sqlalchemy import update
 from appdb.recsys_tables import product_vector_state
 from assets.recsys.catalog import text_hash
 from assets.recsys.vector_sync import OTHER_SHARD
-from tests.recsys.helpers import ELIGIBLE, PLACEHOLDER, SHARDS, WITH_IMAGE_VECTOR, image_key, jpeg
+from tests.recsys.helpers import ELIGIBLE, SHARDS, WITH_IMAGE_VECTOR, image_key, jpeg
 
 pytestmark = pytest.mark.slow
 
