@@ -58,7 +58,7 @@ GPU = DEVICE.startswith("cuda")
 TEXTS = int(os.environ.get("BENCH_TEXTS", "20000" if GPU else "2000"))
 IMAGES = int(os.environ.get("BENCH_IMAGES", "4096" if GPU else "256"))
 NOOP = int(os.environ.get("BENCH_NOOP", "100000"))
-REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 SHARDS = 16
 COLLECTION = "bench"
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -160,7 +160,7 @@ def bench_text(tmp: Path) -> dict:
         bare_model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         bare.append(time.perf_counter() - started)
         world.reset_vectors()
-        report = world.sync(text_embedder, image_embedder, text_batch_size=512, upsert_batch_size=512)
+        report = world.sync(text_embedder, image_embedder)  # the run config's defaults
         assert report.text_embedded == TEXTS, report.text_embedded
         ours.append(pipeline_seconds(report, "text_model_load"))
         phases = dict(report.timings)
