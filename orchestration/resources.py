@@ -35,7 +35,10 @@ def build_resources(settings: Settings) -> dict:
         "vectors": VectorStoreResource(
             path=settings.get("QDRANT_PATH"), url=settings.get("QDRANT_URL"), api_key=settings.secret("QDRANT_API_KEY")
         ),
-        "text_embedder": TextEmbedderResource(model=settings.get("TEXT_MODEL"), device=settings.get("EMBED_DEVICE")),
+        "text_embedder": TextEmbedderResource(
+            model=settings.get("TEXT_MODEL"), device=settings.get("EMBED_DEVICE"), url=settings.get("TEXT_EMBED_URL"),
+            api_key=settings.secret("TEXT_EMBED_API_KEY"), timeout_s=settings.get_float("TEXT_EMBED_TIMEOUT_SECONDS"),
+        ),
         "image_embedder": ImageEmbedderResource(
             model=settings.get("IMAGE_MODEL"), pretrained=settings.get("IMAGE_PRETRAINED"), device=settings.get("EMBED_DEVICE")
         ),

@@ -7,6 +7,7 @@ import click
 from platformctl.config import config
 from platformctl.db import db
 from platformctl.demo import demo
+from platformctl.embed import embed
 from platformctl.similar import similar
 from platformctl.tags import tags
 from platformctl.workers import workers
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(embed)
 cli.add_command(similar)
 cli.add_command(tags)
 cli.add_command(workers)

