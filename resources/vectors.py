@@ -12,7 +12,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Protocol
 
 import dagster as dg
 from pydantic import Field
@@ -91,17 +91,30 @@ class VectorStoreResource(dg.ConfigurableResource):
             client.close()
 
 
+class Dimensioned(Protocol):
+    """An embedder: `dimension` (may load the model), `known_dimension` (None unless that costs nothing)."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def known_dimension(self) -> int | None: ...
+
+
 def ensure_collection(
     client: Any,
     name: str,
-    vectors: dict[str, int],
+    vectors: Mapping[str, int | Dimensioned],
     *,
     payload_indexes: dict[str, str] | None = None,
 ) -> bool:
     """Create the collection with these named vectors (cosine) if missing; return True when created.
 
-    An existing collection must have the same vector names and sizes: a model change with another
-    dimension is refused with the names of the mismatches, never silently mixed.
+    `vectors` gives each name's size, or the embedder that knows it. An existing collection must have
+    the same vector names and sizes: a model change with another dimension is refused with the names of
+    the mismatches, never silently mixed. An embedder whose model this process has not loaded is not
+    loaded for that check (its vectors are not being written; the run that writes them checks them);
+    creating the collection needs every size.
     """
     from qdrant_client import models
 
@@ -109,7 +122,8 @@ def ensure_collection(
         info = client.get_collection(name)
         have = info.config.params.vectors or {}
         have = {key: params.size for key, params in have.items()} if isinstance(have, dict) else {"": have.size}
-        wrong = {key: (have.get(key), size) for key, size in vectors.items() if have.get(key) != size}
+        known = {key: size if isinstance(size, int) else size.known_dimension for key, size in vectors.items()}
+        wrong = {key: (have.get(key), size) for key, size in known.items() if size is not None and have.get(key) != size}
         if wrong:
             details = ", ".join(f"{key}: has {old}, needs {new}" for key, (old, new) in sorted(wrong.items()))
             raise ValueError(
@@ -117,6 +131,7 @@ def ensure_collection(
                 "use another collection name or delete this one and re-index every shard"
             )
         return False
+    vectors = {key: size if isinstance(size, int) else size.dimension for key, size in vectors.items()}
     client.create_collection(
         name,
         vectors_config={

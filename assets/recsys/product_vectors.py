@@ -70,7 +70,7 @@ def build_product_vectors(shards: int, pool: str | None) -> tuple[dg.AssetsDefin
             def before_first_write(client) -> None:
                 ensure_collection(
                     client, recsys.collection,
-                    {TEXT: text_embedder.dimension, IMAGE: image_embedder.dimension},
+                    {TEXT: text_embedder, IMAGE: image_embedder},
                     payload_indexes=None if vectors.is_embedded else PAYLOAD_INDEXES,
                 )
                 mark_dirty(engine, recsys.collection)
