@@ -28,9 +28,13 @@ demo: install instance
 test: install
 	$(PY) -m pytest
 
+# The UI and the daemon (sensors, schedules) plus the embeddings server that keeps the text model
+# loaded for their runs (Procfile; honcho stops everything on Ctrl-C).
+DEV_ENV := $(DEMO_ENV) TEXT_EMBED_URL=http://127.0.0.1:8700 PATH=$(CURDIR)/$(VENV)/bin:$(PATH)
+
 dev: install instance
 	$(DEMO_ENV) $(VENV)/bin/platformctl db init
-	$(DEMO_ENV) env --default-signal=INT,TERM $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(DEV_ENV) env --default-signal=INT,TERM $(VENV)/bin/honcho start -f Procfile
 
 bench: install
 	$(PY) benchmarks/run_all.py

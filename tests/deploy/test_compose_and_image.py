@@ -15,7 +15,7 @@ from tests.deploy.conftest import BIN, DOCKER, ROOT
 
 COMPOSE = DOCKER / "docker-compose.yml"
 SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "REDIS_PASSWORD": "redis-secret", "QDRANT_API_KEY": "qdrant-secret"}
-CORE = {"postgres", "redis", "qdrant", "init", "code", "webserver", "daemon", "worker", "proxy"}
+CORE = {"postgres", "redis", "qdrant", "init", "code", "webserver", "daemon", "worker", "embedder", "proxy"}
 VIEWER = {"webserver-readonly", "proxy-viewer"}
 
 
@@ -87,6 +87,16 @@ def test_exactly_one_daemon_and_scalable_workers(config):
     assert services["worker"]["environment"]["PYTHONPATH"] == "/opt/dagster/app/docker/celery"
     assert "--read-only" in services["webserver-readonly"]["command"]
     assert "--read-only" not in services["webserver"]["command"]
+
+
+def test_one_embedder_keeps_the_text_model_loaded_for_every_process_that_embeds(config):
+    services = config["services"]
+    assert services["embedder"]["command"] == ["platformctl", "embed", "serve", "--host", "0.0.0.0", "--port", "8700"]
+    assert "/health" in " ".join(services["embedder"]["healthcheck"]["test"])
+    for name in ("worker", "code", "daemon"):
+        assert services[name]["environment"]["TEXT_EMBED_URL"] == "http://embedder:8700", name
+    # The same model name on both sides: the server refuses requests for another model.
+    assert services["embedder"]["environment"]["TEXT_MODEL"] == services["worker"]["environment"]["TEXT_MODEL"]
 
 
 def test_images_are_pinned_and_state_lives_in_named_volumes(config):
