@@ -1,7 +1,8 @@
 """The daemon path end to end, on a temporary instance, SQLite application database and local Qdrant:
-the CLI's `--partition-range` backfill builds every shard in one run; a real `dagster-daemon` then
-carries an update and a delete to Qdrant through product_changes_sensor, and runs a re-index of one
-product launched with `dagster job launch`."""
+the CLI's `--partition-range` backfill builds every shard in one run (the model loaded in the run); a
+real `dagster-daemon` with the embeddings server beside it (as `make dev` runs them) then carries an
+update and a delete to Qdrant through product_changes_sensor, and runs a re-index of one product
+launched with `dagster job launch`."""
 
 import json
 import os
@@ -20,7 +21,7 @@ from appdb.schema import init_schema
 from assets.recsys.catalog import iter_shard_products, text_hash
 from assets.recsys.points import product_point_id
 from sensors.product_changes import CHANGES_JOB, SENSOR_NAME
-from tests.support.daemon import ROOT, DagsterDaemon, embedded_env, prepare_home, wait_for
+from tests.support.daemon import ROOT, DagsterDaemon, EmbeddingServer, embedded_env, prepare_home, wait_for
 
 SHARDS = 16
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -40,6 +41,12 @@ def cli(env: dict, *args: str) -> str:
     done = subprocess.run([DAGSTER, *args], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
+
+
+def materialized_devices(instance, run_id: str) -> set[str]:
+    """The `device` metadata of the run's materializations (one per partition of a range run)."""
+    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return {event.asset_materialization.metadata["device"].value for event in events}
 
 
 def finished_runs(instance) -> list[dg.DagsterRun] | None:
@@ -68,9 +75,10 @@ def test_backfill_then_sensor_and_launched_runs_through_the_daemon(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM product_change"))  # the backfill covered the inserts
 
-    daemon = DagsterDaemon(env, tmp_path / "daemon.log")
+    embedder = EmbeddingServer(env, tmp_path / "embedder.log")
+    daemon = DagsterDaemon({**env, "TEXT_EMBED_URL": embedder.url}, tmp_path / "daemon.log")
     try:
-        with daemon:
+        with embedder, daemon:
             with engine.begin() as conn:
                 conn.execute(text("UPDATE product SET title = 'Blue linen shirt' WHERE id = 1"))
                 conn.execute(text("DELETE FROM product WHERE id = 2"))
@@ -87,8 +95,9 @@ def test_backfill_then_sensor_and_launched_runs_through_the_daemon(tmp_path):
             with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
                 runs = wait_for(lambda: finished_runs(instance) if len(instance.get_runs()) == 3 else None,
                                 timeout=300, interval=1, what="the launched run to finish")
+                devices = {run.run_id: materialized_devices(instance, run.run_id) for run in runs}
     except Exception:
-        print(daemon.log()[-6000:])
+        print(daemon.log()[-6000:], embedder.log()[-3000:])
         raise
 
     from qdrant_client import QdrantClient
@@ -110,4 +119,8 @@ def test_backfill_then_sensor_and_launched_runs_through_the_daemon(tmp_path):
     assert by_sensor.run_config["ops"]["product_vectors"]["config"]["product_ids"] == [1, 2]
     launched = [run for run in runs if run.job_name == CHANGES_JOB and "dagster/sensor_name" not in run.tags]
     assert len(launched) == 1 and launched[0].run_config["ops"]["product_vectors"]["config"]["product_ids"] == [18]
+    # The daemon's runs asked the server (no model loaded in them); the CLI backfill loaded its own.
+    assert devices[by_sensor.run_id] == devices[launched[0].run_id] == {f"text: server {embedder.url}"}
+    [backfill] = [run for run in runs if run.job_name != CHANGES_JOB]
+    assert devices[backfill.run_id] == {"image: cpu, text: cpu"}  # creating the collection needs both sizes
     print(f"update+delete searchable after {latency:.1f} s")
