@@ -9,12 +9,10 @@ timeout, 5xx, 429) is retried with backoff, long enough to ride out a server tha
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import requests
 
-from resources.http_retry import TransientHTTPError, raise_for_transient, retrying
+from resources.http_retry import JSONPoster, TransientHTTPError
 
 
 class EmbeddingAPIError(RuntimeError):
@@ -22,7 +20,7 @@ class EmbeddingAPIError(RuntimeError):
 
 
 class EmbeddingsClient:
-    """Thread-safe (one `requests.Session` per thread)."""
+    """Thread-safe."""
 
     def __init__(
         self,
@@ -37,27 +35,11 @@ class EmbeddingsClient:
         retry_multiplier_s: float = 0.5,
     ):
         self.base = url.rstrip("/")
-        self.url = self.base + "/v1/embeddings"
         self.model = model
-        self.api_key = api_key
-        self.timeout = (connect_timeout_s, read_timeout_s)
-        self._local = threading.local()
-        self._post = retrying(attempts, max_wait=retry_max_wait_s, multiplier=retry_multiplier_s)(self._post_once)
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # the endpoint is configured, not taken from proxy variables
-        return session
-
-    def _post_once(self, body: dict) -> requests.Response:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        response = self._session().post(self.url, json=body, headers=headers, timeout=self.timeout)
-        raise_for_transient(response)
-        return response
+        self._endpoint = JSONPoster(
+            self.base + "/v1/embeddings", api_key, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s,
+            attempts=attempts, retry_max_wait_s=retry_max_wait_s, retry_multiplier_s=retry_multiplier_s,
+        )
 
     def _fail(self, detail: str) -> EmbeddingAPIError:
         return EmbeddingAPIError(f"TEXT_EMBED_URL={self.base!r} (model {self.model!r}): {detail}")
@@ -66,7 +48,7 @@ class EmbeddingsClient:
         """One float32 row per text, in order (as the server computed them; not re-normalized here)."""
         body = {"model": self.model, "input": list(texts), "encoding_format": "float"}
         try:
-            response = self._post(body)
+            response = self._endpoint.post(body)
         except (requests.RequestException, TransientHTTPError, OSError) as exc:  # retries exhausted
             raise self._fail(
                 f"no usable answer after retries ({exc.__class__.__name__}: {str(exc)[:200]}); is the server "

@@ -7,6 +7,7 @@ is not (another try would get the same answer), so those fail at once.
 from __future__ import annotations
 
 import logging
+import threading
 
 import requests
 import urllib3.exceptions
@@ -64,3 +65,40 @@ def retrying(attempts: int, max_wait: float = 30.0, multiplier: float = 0.5):
 def raise_for_transient(response: requests.Response) -> None:
     if response.status_code in RETRYABLE_STATUS:
         raise TransientHTTPError(response.url, response.status_code)
+
+
+class JSONPoster:
+    """POSTs JSON bodies to one URL with an optional bearer key; thread-safe (one `requests.Session` per
+    thread, never configured from proxy variables); transient failures retried with backoff."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str = "",
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        attempts: int,
+        retry_max_wait_s: float,
+        retry_multiplier_s: float,
+    ):
+        self.url = url
+        self.api_key = api_key
+        self.timeout = (connect_timeout_s, read_timeout_s)
+        self._local = threading.local()
+        self.post = retrying(attempts, max_wait=retry_max_wait_s, multiplier=retry_multiplier_s)(self._post_once)
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # the endpoint is configured, not taken from proxy variables
+        return session
+
+    def _post_once(self, body: dict) -> requests.Response:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        response = self._session().post(self.url, json=body, headers=headers, timeout=self.timeout)
+        raise_for_transient(response)
+        return response

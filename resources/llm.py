@@ -12,7 +12,6 @@ an `LLMError` with a short reason, never a silent empty result:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from resources.http_retry import TransientHTTPError, raise_for_transient, retrying
+from resources.http_retry import JSONPoster, TransientHTTPError
 
 TRANSPORT = "transport"
 HTTP_ERROR = "http_error"
@@ -60,27 +59,12 @@ class ChatCompletionsClient:
     ):
         if not base_url or not model:
             raise ValueError("the LLM needs LLM_BASE_URL and LLM_MODEL")
-        self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
-        self.api_key = api_key
-        self.timeout = (connect_timeout_s, read_timeout_s)
-        self._local = threading.local()
-        self._post = retrying(attempts, max_wait=retry_max_wait_s, multiplier=retry_multiplier_s)(self._post_once)
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # the endpoint is configured, not taken from proxy variables
-        return session
-
-    def _post_once(self, body: dict) -> requests.Response:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        response = self._session().post(self.url, json=body, headers=headers, timeout=self.timeout)
-        raise_for_transient(response)
-        return response
+        self._endpoint = JSONPoster(
+            base_url.rstrip("/") + "/chat/completions", api_key, connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s, attempts=attempts, retry_max_wait_s=retry_max_wait_s,
+            retry_multiplier_s=retry_multiplier_s,
+        )
 
     def complete(
         self,
@@ -99,7 +83,7 @@ class ChatCompletionsClient:
         if json_mode:
             body["response_format"] = {"type": "json_object"}
         try:
-            response = self._post(body)
+            response = self._endpoint.post(body)
         except (requests.RequestException, TransientHTTPError, OSError) as exc:  # retries exhausted
             raise LLMError(TRANSPORT, f"{exc.__class__.__name__}: {exc}"[:300]) from exc
         if response.status_code >= 400:
