@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, delete, or_, select
 
 from appdb.changes import product_change
 from orchestration.partitions import vector_shard_keys
+from orchestration.policies import STEP_RETRY
 from sensors.debounce import Change, ChangeBatch, DebouncePolicy
 from sensors.debounced_sensor import build_debounced_sensor
 
@@ -193,6 +194,9 @@ def build_product_changes_job(executor: str):
         executor_def=CHANGES_JOB_EXECUTOR.get(executor),
         # The asset only: the coverage check scans whole shards (product_vectors_job runs it).
         description="product_vectors for the products product_changes_sensor saw change, shard by shard.",
+        # A restarting embeddings server or Qdrant server: the step runs again instead of leaving the
+        # changes to the next full reconciliation (the sensor does not launch a run it already launched).
+        op_retry_policy=STEP_RETRY,
         tags={"dagster/max_runtime": str(2 * 3600)},
     )
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.recsys import checks
+from orchestration.policies import STEP_RETRY
 
 PRODUCT_VECTORS_JOB = "product_vectors_job"
 
@@ -13,6 +14,8 @@ def build_product_vectors_job(product_vectors: dg.AssetsDefinition):
         selection=dg.AssetSelection.assets(product_vectors)
         | dg.AssetSelection.checks(dg.AssetCheckKey(product_vectors.key, checks.VECTOR_COVERAGE)),
         description="Bring the product vectors of the run's shards up to date, then check their coverage.",
+        # A restarting embeddings server or Qdrant server: the step runs again (it is idempotent).
+        op_retry_policy=STEP_RETRY,
         tags={"dagster/max_runtime": str(6 * 3600)},
     )
 

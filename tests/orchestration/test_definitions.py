@@ -57,6 +57,19 @@ def test_schedules_and_sensors_target_existing_jobs_or_assets(defs):
             assert name.endswith("_job"), name
 
 
+def test_jobs_that_call_network_services_retry_their_steps(defs):
+    """Rates providers, the embeddings server and Qdrant restart now and then: these steps are
+    idempotent and get another try instead of failing the run (and leaving changes to the next full run)."""
+    from dagster._core.definitions.dependency import NodeHandle
+
+    repo = defs.get_repository_def()
+    for name in ("currency_rates_job", "product_vectors_job", "product_changes_job"):
+        job = repo.get_job(name)
+        for node in job.graph.nodes:
+            policy = job.get_retry_policy_for_handle(NodeHandle(node.name, None))
+            assert policy is not None and policy.max_retries >= 2, (name, node.name)
+
+
 def test_schedules_run_by_default(defs):
     for schedule in defs.get_repository_def().schedule_defs:
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING, schedule.name
