@@ -3,6 +3,8 @@
   (1) text pipeline   DB read -> product text -> hash -> MiniLM -> local Qdrant write -> bookkeeping,
                       over BENCH_TEXTS products, against the bare `SentenceTransformer.encode` of the same
                       texts in the same process.                                   target >= 0.85x bare
+  (1b) the same pipeline with text vectors from the embeddings server (`platformctl embed serve` in its
+                      own process, TEXT_EMBED_URL), against the same bare encode.  (information)
   (2) image pipeline  media read -> hash -> decode -> preprocess -> OpenCLIP image tower -> Qdrant
                       update_vectors -> bookkeeping (text already current), over BENCH_IMAGES products,
                       against the bare `preprocess` + `encode_image` of the same already-decoded images.
@@ -167,6 +169,25 @@ def bench_text(tmp: Path) -> dict:
     return {"n": TEXTS, "bare_s": min(bare), "ours_s": min(ours), "phases": phases}
 
 
+def bench_text_server(tmp: Path, bare_s: float) -> dict:
+    """(1b): the pipeline of (1) asking a server process for the text vectors."""
+    from tests.support.daemon import EmbeddingServer
+
+    world = World(tmp / "text-server", TEXTS, with_images=False)
+    image_embedder = ImageEmbedderResource(model="ViT-B-32", pretrained="none", device=DEVICE)  # never loaded here
+    env = {"EMBED_DEVICE": DEVICE, "HF_HUB_OFFLINE": "1", "TEXT_MODEL": ""}
+    with EmbeddingServer(env, tmp / "embedder.log") as server:
+        text_embedder = TextEmbedderResource(url=server.url)
+        ours = []
+        for _ in range(REPEAT):
+            world.reset_vectors()
+            report = world.sync(text_embedder, image_embedder)
+            assert report.text_embedded == TEXTS, report.text_embedded
+            ours.append(pipeline_seconds(report, "text_model_load"))
+            phases = dict(report.timings)
+    return {"n": TEXTS, "bare_s": bare_s, "ours_s": min(ours), "phases": phases}
+
+
 def bench_image(tmp: Path) -> dict:
     import open_clip
     import torch
@@ -298,6 +319,13 @@ def main() -> int:
         print(f"\n(1) text pipeline   bare encode {bare_rate:8.1f} texts/s | pipeline {ours_rate:8.1f} texts/s | "
               f"{ratio:.3f}x bare (target >= {TARGETS['text']}) {verdict(ratio >= TARGETS['text'])}")
         print("    phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(text["phases"].items())))
+
+        served = bench_text_server(tmp, text["bare_s"])
+        s_rate = served["n"] / served["ours_s"]
+        print(f"\n(1b) text pipeline, vectors from the embeddings server: {s_rate:8.1f} texts/s | "
+              f"{s_rate / bare_rate:.3f}x the bare encode in-process (information: the server's own process "
+              f"and the HTTP/JSON round trips)")
+        print("    phases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(served["phases"].items())))
 
         image = bench_image(tmp)
         i_bare, i_ours = image["n"] / image["bare_s"], image["n"] / image["ours_s"]

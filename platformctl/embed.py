@@ -26,7 +26,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from platformctl.embed_server import build_app
-    from resources.embedders import TextEmbedderResource
+    from resources.embedders import ModelLoadError, TextEmbedderResource
 
     settings = Settings()
     where = urlsplit(settings.get("TEXT_EMBED_URL"))
@@ -34,7 +34,10 @@ def serve(host: str | None, port: int | None) -> None:
     port = port or where.port or DEFAULT_PORT
     embedder = TextEmbedderResource(model=settings.get("TEXT_MODEL"), device=settings.get("EMBED_DEVICE"))
     click.echo(f"loading {embedder.model_name} on {settings.get('EMBED_DEVICE')} ...")
-    app = build_app(embedder, api_key=settings.get("TEXT_EMBED_API_KEY"))
+    try:
+        app = build_app(embedder, api_key=settings.get("TEXT_EMBED_API_KEY"))
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"serving {embedder.model_name} ({embedder.resolved_device}, {embedder.dimension} dims) "
                f"on http://{host}:{port}/v1/embeddings")
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)

@@ -128,3 +128,14 @@ def test_a_vector_sync_through_the_server_records_the_same_vectors_and_model(har
 def test_the_server_refuses_an_embedder_that_would_ask_another_server():
     with pytest.raises(ValueError, match="loads TEXT_MODEL itself"):
         build_app(TextEmbedderResource(url="http://127.0.0.1:9"))
+
+
+def test_embed_serve_says_which_model_it_could_not_load(tmp_path):
+    from click.testing import CliRunner
+
+    from platformctl.main import cli
+
+    result = CliRunner().invoke(cli, ["embed", "serve", "--port", "1"],
+                                env={"TEXT_MODEL": str(tmp_path / "no-such-model"), "EMBED_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"})
+    assert result.exit_code == 1
+    assert f"TEXT_MODEL='{tmp_path / 'no-such-model'}'" in result.output and "could not load" in result.output
