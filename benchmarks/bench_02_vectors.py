@@ -246,6 +246,7 @@ class StandInImage:
     model_name = "ViT-B-32/untrained"
     dimension = 512
     armed = True
+    preprocess_in_loaders = True
 
     def preprocess(self, image):
         return image.size  # anything but None: the image is to be encoded

@@ -42,6 +42,9 @@ class TextEmbedder(Protocol):
 
 class ImageEmbedder(Protocol):
     model_name: str
+    # Whether loader threads may run `preprocess` (torch ops) while the model works; else they only
+    # read and decode, and the run's thread preprocesses just before the forward pass.
+    preprocess_in_loaders: bool
 
     def preprocess(self, image: Any) -> Any: ...
 
@@ -194,6 +197,7 @@ class VectorSync:
         self._loaded: set[int] = set()
         self._writer: ThreadPoolExecutor | None = None
         self._pending = None
+        self._preprocess_in_loaders = True
 
     # -- plumbing -------------------------------------------------------------------------------
     @contextmanager
@@ -420,6 +424,7 @@ class VectorSync:
         if not plans:
             return
         self._load_model(self.image_embedder, "image_model_load")
+        self._preprocess_in_loaders = self.image_embedder.preprocess_in_loaders
         size = max(1, self.options.image_batch_size)
         chunks = [plans[start : start + size] for start in range(0, len(plans), size)]
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-load") as pool:
@@ -441,7 +446,7 @@ class VectorSync:
         )
 
     def _load_one(self, plan: _Plan):
-        """(digest, error, detail, tensor or None)."""
+        """(digest, error, detail, the model's input (a tensor, or a decoded image to preprocess) or None)."""
         loaded = images.read_image(self.media, plan.product.image_key)
         if loaded.error:
             return loaded.digest, loaded.error, loaded.detail, None
@@ -450,7 +455,7 @@ class VectorSync:
         image, error, detail = images.decode(loaded.data)
         if error:
             return loaded.digest, error, detail, None
-        return loaded.digest, None, "", self.image_embedder.preprocess(image)
+        return loaded.digest, None, "", self.image_embedder.preprocess(image) if self._preprocess_in_loaders else image
 
     def _encode_chunk(self, chunk: list[_Plan], loaded: list) -> None:
         report = self.report
@@ -468,7 +473,10 @@ class VectorSync:
                     todo[digest] = tensor
         if todo:
             with self._timed("image_embed"):
-                vectors = self.image_embedder.encode_tensors(list(todo.values()))
+                inputs = list(todo.values())
+                if not self._preprocess_in_loaders:
+                    inputs = [self.image_embedder.preprocess(image) for image in inputs]
+                vectors = self.image_embedder.encode_tensors(inputs)
             report.image_encoded += len(todo)
             for digest, vector in zip(todo, vectors):
                 found[digest] = vector

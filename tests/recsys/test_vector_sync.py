@@ -303,3 +303,39 @@ def test_coverage_reports_extra_points(harness):
 
     assert coverage.extra.as_dict() == {"unavailable": {"count": 1, "examples": [2]}}
     assert coverage.metadata()["extra"] == 1
+
+
+@pytest.mark.parametrize("in_loaders", [False, True])
+def test_images_are_preprocessed_where_the_device_wants_and_give_the_same_vectors(harness, image_embedder, in_loaders):
+    """CPU: loader threads only read and decode, the run's thread preprocesses (no OpenMP teams spinning
+    against the model's); GPU: loaders preprocess the next batch. Either way the same vectors."""
+    import threading
+
+    reference = harness.sync()
+    expected = {pid: vec(p, "image") for pid, p in harness.points().items() if "image" in p.vector}
+    threads = []
+
+    class Placed:
+        model_name = image_embedder.model_name
+        preprocess_in_loaders = in_loaders
+
+        dimension = image_embedder.dimension
+
+        def load(self):
+            image_embedder.load()
+
+        def preprocess(self, image):
+            threads.append(threading.current_thread().name)
+            return image_embedder.preprocess(image)
+
+        def encode_tensors(self, tensors):
+            return image_embedder.encode_tensors(tensors)
+
+    assert image_embedder.preprocess_in_loaders is False  # the test models run on the CPU
+    harness.image_embedder = Placed()
+    report = harness.sync(force=True)
+
+    assert report.image_embedded == reference.image_embedded == len(WITH_IMAGE_VECTOR)
+    assert threads and all(name.startswith("image-load") == in_loaders for name in threads), threads
+    for pid, vector in expected.items():
+        np.testing.assert_allclose(vec(harness.points()[pid], "image"), vector, atol=1e-5)
