@@ -5,7 +5,12 @@ STAMP := $(VENV)/.installed
 
 # The embedded default lives under .data/ (ignored by git).
 # IMAGE_PRETRAINED=none: no CLIP weights offline, so the demo uses untrained image weights, explicitly (metadata says so).
-DEMO_ENV := DATA_DIR=$(CURDIR)/.data DAGSTER_HOME=$(CURDIR)/.data/dagster_home HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 IMAGE_PRETRAINED=none
+# Rates (issue 11): the bundled CBR snapshot (metadata says "file snapshot"), whose fixed date repricing
+# accepts only with RATES_MAX_AGE_DAYS=-1; outside the demo an unset RATES_URL is the provider's public URL.
+# RAG (issue 14): the bundled Persian documents as the ingest system (file://); unset INGEST_URL = not configured.
+DEMO_ENV := DATA_DIR=$(CURDIR)/.data DAGSTER_HOME=$(CURDIR)/.data/dagster_home HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 IMAGE_PRETRAINED=none \
+	RATES_URL=file://$(CURDIR)/resources/rates/snapshots/cbr_daily.xml RATES_MAX_AGE_DAYS=-1 \
+	INGEST_URL=file://$(CURDIR)/assets/rag/index/demo_documents.json
 
 .PHONY: install demo test dev bench instance clean
 

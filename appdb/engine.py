@@ -59,3 +59,17 @@ def shared_engine(url: str, **kwargs) -> Engine:
         if engine is None:
             engine = _engines[key] = build_engine(url, **kwargs)
         return engine
+
+
+def run_script(engine: Engine, script: str) -> None:
+    """Run a multi-statement SQL script in one transaction (trigger definitions)."""
+    if engine.dialect.name == "sqlite":
+        # sqlite3 runs one statement per execute(); executescript runs the file, in one transaction.
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.executescript(f"BEGIN;\n{script}\nCOMMIT;")
+        finally:
+            raw.close()
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(script)

@@ -6,7 +6,7 @@ one machine (a Celery worker, a run container) can read what a step on another o
 
 from sqlalchemy import Column, Index, String, Table, Text
 
-from appdb.tables import Timestamp, metadata
+from appdb.base import Timestamp, metadata
 
 step_output = Table(
     "step_output",

@@ -1,13 +1,14 @@
 """The posts pipeline's own tables: tagging bookkeeping, the post–tag–channel graph, the cleanup checkpoint.
 
-Registered on `appdb.tables.metadata` (imported there), so `init_schema` creates them everywhere.
+Registered on `appdb.base.metadata`; `appdb/schema.py` lists this module, so `init_schema` creates them.
 """
 
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Engine, ForeignKey, Index, String, Table, func
+from sqlalchemy import JSON, Column, Engine, ForeignKey, Index, String, Table
 
-from appdb.tables import Id, Timestamp, metadata
+from appdb.base import Id, Timestamp, change_log_table, metadata
+from appdb.engine import run_script
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -75,21 +76,10 @@ post_cleanup_checkpoint = Table(
 # Change capture for new_posts_sensor, the same way as product_change (appdb/changes.py): triggers
 # (appdb/sql/post_change.<dialect>.sql) log every insert, content update and delete of a post with
 # the UTC day it belongs to; a post moved to another day also logs a 'D' for its old day.
-post_change = Table(
+post_change = change_log_table(
     "post_change",
-    metadata,
-    # Monotonic (AUTOINCREMENT on SQLite: a pruned table never hands out a used seq again).
-    Column("seq", Id, primary_key=True, autoincrement=True),
-    # No foreign key: the row of a deleted post outlives it.
     Column("post_id", Id, nullable=False),
     Column("day", String(10), nullable=False),
-    Column("op", String(1), nullable=False),  # I, U or D
-    Column("changed_at", Timestamp, nullable=False, server_default=func.current_timestamp()),
-    # The writing transaction (PostgreSQL's pg_current_xact_id); NULL on SQLite (one writer at a time).
-    Column("txid", BigInteger),
-    CheckConstraint("op IN ('I', 'U', 'D')", name="op_known"),
-    Index(None, "txid", "seq").ddl_if(dialect="postgresql"),
-    sqlite_autoincrement=True,
 )
 
 POST_CHANGE_SCRIPTS = {
@@ -98,8 +88,6 @@ POST_CHANGE_SCRIPTS = {
 }
 
 
-def install_post_triggers(engine: Engine) -> None:
+def install_triggers(engine: Engine) -> None:
     """(Re)create the post capture triggers; idempotent. The table must exist."""
-    from appdb.changes import run_script  # appdb.changes imports appdb.tables, which imports this module
-
     run_script(engine, POST_CHANGE_SCRIPTS[engine.dialect.name].read_text())

@@ -8,7 +8,7 @@ Qdrant storage as it was when the shard was last verified, so unchanged storage 
 
 from sqlalchemy import Column, Index, Integer, String, Table
 
-from appdb.tables import Id, Timestamp, metadata
+from appdb.base import Id, Timestamp, metadata
 
 product_vector_state = Table(
     "product_vector_state",
@@ -45,4 +45,24 @@ product_vector_cache = Table(
     # Set before the first Qdrant write of a run, cleared once the similar-products cache was
     # invalidated: a run that crashed in between leaves it set, and the next run invalidates.
     Column("dirty_since", Timestamp),
+)
+
+product_vector_pin = Table(
+    "product_vector_pin",
+    metadata,
+    # Products indexed on request although unavailable (run config `product_ids`, the seed's --product-id,
+    # which "bypasses is_available"): every later run keeps and updates their points, and the coverage
+    # check expects them, while they stay unavailable. Written before the point; dropped once the
+    # product is available again (normal rules), merged, without text or deleted.
+    Column("product_id", Id, primary_key=True, autoincrement=False),
+    Column("pinned_at", Timestamp, nullable=False),
+)
+
+product_vector_cache_owed = Table(
+    "product_vector_cache_owed",
+    metadata,
+    # Products whose similar-products cache keys must still be deleted: written before the Qdrant write
+    # that changes their point, deleted once their keys (and their cached neighbours' keys) are gone.
+    Column("collection", String(255), primary_key=True),
+    Column("product_id", Id, primary_key=True, autoincrement=False),
 )

@@ -6,38 +6,19 @@ Every table works on SQLite (embedded default) and PostgreSQL (production).
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
-    Integer,
-    MetaData,
-    Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
-Id = BigInteger().with_variant(Integer(), "sqlite")
-Money = Numeric(18, 4, asdecimal=True)
-Rate = Numeric(24, 10, asdecimal=True)
-Timestamp = DateTime(timezone=True)
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from appdb.base import Id, Money, Rate, Timestamp, metadata
 
 currency_rate = Table(
     "currency_rate",
@@ -144,9 +125,3 @@ post_enrichment = Table(
     Column("updated_at", Timestamp, nullable=False),
     CheckConstraint("kind IN ('tags', 'crawl', 'vision', 'ocr')", name="kind_known"),
 )
-
-# Domain bookkeeping tables live in their own modules; importing them registers them on `metadata`.
-from appdb import recsys_tables  # noqa: E402,F401
-from appdb import platform_tables  # noqa: E402,F401
-from appdb import changes  # noqa: E402,F401
-from appdb import posts_tables  # noqa: E402,F401

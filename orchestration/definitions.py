@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+import assets.assistant
 import assets.commerce
+import assets.content
 import assets.maintenance
 import assets.posts
+import assets.rag
 import assets.recsys
 import sensors
 from orchestration.executors import build_executor
@@ -15,7 +18,16 @@ from orchestration.probe import deploy_probe_job
 from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
-DOMAINS = (assets.commerce, assets.maintenance, assets.recsys, assets.posts, sensors)
+DOMAINS = (
+    assets.commerce,
+    assets.maintenance,
+    assets.recsys,
+    assets.posts,
+    assets.assistant,  # seed 002
+    assets.content,  # seed 003
+    assets.rag,  # seed 004
+    sensors,
+)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

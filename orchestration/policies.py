@@ -12,6 +12,9 @@ GROUP_OWNERS: dict[str, list[str]] = {
     "recsys": ["team:recsys", "platform@example.com"],
     "posts": ["team:posts", "platform@example.com"],
     "maintenance": ["team:platform", "platform@example.com"],
+    "assistant": ["team:assistant", "platform@example.com"],
+    "content": ["team:content", "platform@example.com"],
+    "rag": ["team:rag", "platform@example.com"],
 }
 
 # Default for network-facing steps: transient trouble deserves another try, a bug does not loop forever.

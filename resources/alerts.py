@@ -10,6 +10,8 @@ import dagster as dg
 import requests
 from pydantic import Field
 
+from orchestration.settings import setting_field
+
 from resources.http_retry import raise_for_transient, retrying
 
 
@@ -18,8 +20,8 @@ class AlertDeliveryError(RuntimeError):
 
 
 class AlertWebhookResource(dg.ConfigurableResource):
-    webhook_url: str = Field(default="", description="ALERT_WEBHOOK_URL: the webhook (secret); empty = no alerts.")
-    webserver_url: str = Field(default="", description="DAGSTER_WEBSERVER_URL: the UI's public URL, for links to runs.")
+    webhook_url: str = setting_field("ALERT_WEBHOOK_URL")
+    webserver_url: str = setting_field("DAGSTER_WEBSERVER_URL")
     timeout_s: float = Field(default=10.0, description="Per-request timeout, seconds.")
     attempts: int = Field(default=4, description="Tries in all for transient failures (exponential backoff with jitter).")
     max_wait_s: float = Field(default=8.0, description="Longest wait between two tries, seconds.")

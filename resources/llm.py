@@ -19,6 +19,8 @@ import dagster as dg
 import requests
 from pydantic import Field
 
+from orchestration.settings import setting_field
+
 from resources.http_retry import JSONPoster, TransientHTTPError
 
 TRANSPORT = "transport"
@@ -116,11 +118,11 @@ def parse_answer(response: requests.Response) -> ChatAnswer:
 class LLMResource(dg.ConfigurableResource):
     """The chat model: LLM_BASE_URL, LLM_API_KEY (secret), LLM_MODEL."""
 
-    base_url: str = Field(default="", description="LLM_BASE_URL: OpenAI-compatible API root, e.g. https://openrouter.ai/api/v1.")
-    api_key: str = Field(default="", description="LLM_API_KEY: bearer key (secret).")
-    model: str = Field(default="", description="LLM_MODEL: model name as the API knows it.")
+    base_url: str = setting_field("LLM_BASE_URL")
+    api_key: str = setting_field("LLM_API_KEY")
+    model: str = setting_field("LLM_MODEL")
     connect_timeout_s: float = Field(default=10.0, description="Connect timeout per request, seconds.")
-    read_timeout_s: float = Field(default=60.0, description="LLM_TIMEOUT_SECONDS: read timeout per request, seconds.")
+    read_timeout_s: float = setting_field("LLM_TIMEOUT_SECONDS", float)
     attempts: int = Field(default=4, description="Tries per request on transport errors (connection, timeout, 5xx, 429).")
     retry_max_wait_s: float = Field(default=30.0, description="Longest wait between two tries, seconds.")
     retry_multiplier_s: float = Field(default=0.5, description="Backoff base: waits are random in 0..min(max, base*2^n).")

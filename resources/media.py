@@ -16,6 +16,8 @@ from typing import Iterator
 import dagster as dg
 from pydantic import Field
 
+from orchestration.settings import setting_field
+
 
 class UnsafeKeyError(ValueError):
     """A media key that is not a plain relative path; never read, written or removed."""
@@ -153,9 +155,9 @@ class LocalMediaStore(MediaStore):
 class MediaResource(dg.ConfigurableResource):
     """Chooses the backend by configuration: `s3_bucket` set means S3, otherwise the local folder."""
 
-    root: str = Field(default=".data/media", description="Local media folder (MEDIA_ROOT).")
-    s3_bucket: str = Field(default="", description="Bucket name (MEDIA_S3_BUCKET); set = use S3.")
-    s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint (MEDIA_S3_ENDPOINT_URL), e.g. R2/MinIO.")
+    root: str = setting_field("MEDIA_ROOT")
+    s3_bucket: str = setting_field("MEDIA_S3_BUCKET")
+    s3_endpoint_url: str = setting_field("MEDIA_S3_ENDPOINT_URL")
     s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
 
     def store(self) -> MediaStore:

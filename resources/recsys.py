@@ -1,11 +1,10 @@
 """Business settings of the recommendation domain, visible (and overridable) in the UI as resource config."""
 
 import dagster as dg
-from pydantic import Field
+
+from orchestration.settings import setting_field
 
 
 class RecsysSettings(dg.ConfigurableResource):
-    collection: str = Field(default="products", description="Qdrant collection of the product vectors (QDRANT_COLLECTION).")
-    similar_cache_pattern: str = Field(
-        default="rec:similar:*", description="Redis keys of the similar-products cache (SIMILAR_CACHE_PATTERN)."
-    )
+    collection: str = setting_field("QDRANT_COLLECTION")
+    similar_cache_pattern: str = setting_field("SIMILAR_CACHE_PATTERN")

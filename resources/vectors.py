@@ -17,6 +17,8 @@ from typing import Any, Iterator, Mapping, Protocol
 import dagster as dg
 from pydantic import Field
 
+from orchestration.settings import setting_field
+
 # Namespace of the deterministic point ids: uuid5(NAMESPACE, "<kind>:<id>").
 POINT_NAMESPACE = uuid.UUID("6f1c2b3e-8a4d-5e6f-9a0b-1c2d3e4f5a6b")
 
@@ -33,9 +35,9 @@ class VectorStoreLockedError(RuntimeError):
 class VectorStoreResource(dg.ConfigurableResource):
     """A Qdrant client: `url` set means a server, otherwise local mode in the folder `path`."""
 
-    path: str = Field(default=".data/qdrant", description="QDRANT_PATH: local-mode storage folder (used when url is empty).")
-    url: str = Field(default="", description="QDRANT_URL: Qdrant server URL; set = use the server.")
-    api_key: str = Field(default="", description="QDRANT_API_KEY: server API key (secret).")
+    path: str = setting_field("QDRANT_PATH")
+    url: str = setting_field("QDRANT_URL")
+    api_key: str = setting_field("QDRANT_API_KEY")
     timeout_s: int = Field(default=30, description="Per-request timeout against a server, seconds.")
     lock_wait_s: float = Field(default=60.0, description="How long to wait for another process holding local mode.")
 

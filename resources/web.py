@@ -31,6 +31,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from orchestration.settings import setting_field
+
 # Failure reasons (stored with each failed link).
 BAD_URL = "bad_url"
 SCHEME_NOT_ALLOWED = "scheme_not_allowed"
@@ -327,14 +329,12 @@ def _short(exc: BaseException) -> str:
 class WebFetcherResource(dg.ConfigurableResource):
     """The safe fetcher's limits (CRAWL_* variables)."""
 
-    allowed_ports: list[int] = Field(default=[80, 443], description="CRAWL_ALLOWED_PORTS: ports links may use.")
-    allow_loopback: bool = Field(
-        default=False, description="CRAWL_ALLOW_LOOPBACK: allow 127.0.0.1/::1 (tests only; private ranges stay refused)."
-    )
-    connect_timeout_s: float = Field(default=5.0, description="CRAWL_CONNECT_TIMEOUT_SECONDS.")
-    read_timeout_s: float = Field(default=10.0, description="CRAWL_READ_TIMEOUT_SECONDS: longest silence while reading.")
+    allowed_ports: list[int] = setting_field("CRAWL_ALLOWED_PORTS", list, int)
+    allow_loopback: bool = setting_field("CRAWL_ALLOW_LOOPBACK", bool)
+    connect_timeout_s: float = setting_field("CRAWL_CONNECT_TIMEOUT_SECONDS", float)
+    read_timeout_s: float = setting_field("CRAWL_READ_TIMEOUT_SECONDS", float)
     total_timeout_s: float = Field(default=30.0, description="Longest time one URL may take, redirects and body included.")
-    max_bytes: int = Field(default=2 * 1024 * 1024, description="CRAWL_MAX_BYTES: body cap; bigger pages are refused.")
+    max_bytes: int = setting_field("CRAWL_MAX_BYTES", int)
     max_redirects: int = Field(default=3, description="Redirects followed (each target re-checked).")
     attempts: int = Field(default=2, description="Tries per URL on a refused connection or a 5xx/429 (not on timeouts).")
     concurrency: int = Field(default=4, description="URLs fetched at once.")

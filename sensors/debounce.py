@@ -5,9 +5,13 @@ order from an opaque position; `advance` folds them into per-partition pending s
 partitions get a run now. The Dagster side (sensors/debounced_sensor.py) reads the launched runs from
 the instance and turns `Batch`es into RunRequests. sensors/README.md explains the rules:
 
+- leading edge: a partition with no run in flight and no change (or launch) in the last `quiet_s` runs
+  on its first change at once; what follows it within the quiet period folds into the next run;
 - quiet period: a partition runs once no change arrived for `quiet_s` (a burst = one run);
 - max wait: a partition with changes runs at the latest `max_wait_s` after its first pending change;
 - in flight: while a run of the partition is queued or running, its new changes wait for the next run;
+- processed: a change that a successful run (whoever launched it: the sensor, a schedule, the UI, a
+  demo) already covered is consumed, not launched again;
 - run keys `<partition>:<epoch>:<gen>` (`<first>...<last>:<epoch>:<gen>` for a merged range): a
   retried tick re-emits the same key (the daemon skips it);
 - recovery: runs launched by a tick whose cursor was lost are found in the instance, so their
@@ -39,6 +43,15 @@ class DebouncePolicy:
     read_chunk: int = 20_000
     max_read: int = 200_000
     read_budget_s: float = 20.0
+    # Leading edge: a partition whose last change (and last launch) is older than the quiet period runs
+    # at its first change, without waiting for quiet (an isolated edit is searchable in seconds). A burst
+    # then folds into one more run after its quiet period: at most one run per partition per quiet period.
+    leading_edge: bool = True
+    # A change made this long before a successful run of its partition started counts as processed by
+    # that run, even before the sensor saw it (`Change.at`, the source's clock: covers a transaction that
+    # commits a little after it logged its change; SQLite stamps whole seconds). A change the sensor had
+    # seen before the run started always counts.
+    processed_margin_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,7 @@ class Change:
     item: Hashable  # the entity the run must handle (JSON-serializable: int or str)
     op: str = "U"  # I, U or D (counted, not interpreted: a run handles every item the same way)
     mark: tuple = ()  # the source's ordering facts, interpreted only by ChangeSource.within
+    at: float | None = None  # when the change was made (epoch s), if the source knows; else when it was seen
 
 
 @dataclass(frozen=True)
@@ -74,15 +88,22 @@ class Pending:
     first: float  # when the oldest pending change was seen
     last: float  # when the newest pending change was seen
     changes: int = 0
+    made: float | None = None  # when the newest pending change was made (Change.at; None: as `last`)
+
+    def processed_before(self, margin_s: float) -> float:
+        """A run that started after this time has seen every pending change."""
+        return self.last if self.made is None else min(self.last, self.made + margin_s)
 
     def to_json(self) -> dict:
         items = None if self.items is None else sorted(self.items, key=_sort_key)
-        return {"items": items, "first": self.first, "last": self.last, "changes": self.changes}
+        return {"items": items, "first": self.first, "last": self.last, "changes": self.changes, "made": self.made}
 
     @classmethod
     def from_json(cls, data: dict) -> "Pending":
         items = data.get("items")
-        return cls(None if items is None else set(items), data["first"], data["last"], data.get("changes", 0))
+        return cls(
+            None if items is None else set(items), data["first"], data["last"], data.get("changes", 0), data.get("made")
+        )
 
 
 def _sort_key(item: Any) -> tuple:
@@ -99,6 +120,9 @@ class DebounceState:
     pending: dict[str, Pending] = field(default_factory=dict)
     gen: dict[str, int] = field(default_factory=dict)  # next run number per partition
     saved_at: float = 0.0  # when the tick that wrote this cursor ran
+    # Per partition, its last change or launch within the quiet period (older entries are dropped): a
+    # partition not in here may launch on the leading edge.
+    recent: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def new(cls) -> "DebounceState":
@@ -113,6 +137,7 @@ class DebounceState:
                 "pending": {key: p.to_json() for key, p in sorted(self.pending.items())},
                 "gen": dict(sorted(self.gen.items())),
                 "saved_at": self.saved_at,
+                "recent": dict(sorted(self.recent.items())),
             },
             separators=(",", ":"),
         )
@@ -130,6 +155,7 @@ class DebounceState:
             pending={key: Pending.from_json(p) for key, p in data.get("pending", {}).items()},
             gen={key: int(n) for key, n in data.get("gen", {}).items()},
             saved_at=float(data.get("saved_at", 0.0)),
+            recent={key: float(t) for key, t in data.get("recent", {}).items()},
         )
 
 
@@ -161,6 +187,15 @@ class LaunchedRun:
 
 
 @dataclass(frozen=True)
+class ProcessedRun:
+    """A successful run (launched by anyone) that processed a partition."""
+
+    run_id: str
+    started: float  # epoch seconds
+    items: list | None  # the items it processed; None: the whole partition
+
+
+@dataclass(frozen=True)
 class Batch:
     """One run to request: the pending items of one partition, or of consecutive partitions."""
 
@@ -169,7 +204,7 @@ class Batch:
     run_key: str
     changes: int
     waited_s: float  # since the oldest change of the batch was seen
-    reason: str  # "quiet" or "max_wait"
+    reason: str  # "leading", "quiet" or "max_wait"
     gens: dict[str, int] = field(default_factory=dict)  # the run number this batch uses per partition
 
     @property
@@ -186,6 +221,8 @@ class TickOutcome:
     more: bool = False  # changes were left unread (the next tick goes on)
     recovered: list[str] = field(default_factory=list)  # partitions of runs found launched by a lost tick
     busy: list[str] = field(default_factory=list)  # partitions waiting for their in-flight run
+    held: list[str] = field(default_factory=list)  # partitions that cannot run yet (not `ready`)
+    processed: dict[str, int] = field(default_factory=dict)  # changes dropped per partition: a run already did them
     pruned: int = 0
 
     def summary(self) -> str:
@@ -197,8 +234,12 @@ class TickOutcome:
             parts.append("launch " + ", ".join(launches))
         if waiting:
             parts.append(f"pending {waiting}")
+        if self.processed:
+            parts.append(f"already processed by later runs: {dict(sorted(self.processed.items()))} changes")
         if self.busy:
             parts.append(f"waiting for in-flight runs of {sorted(self.busy)}")
+        if self.held:
+            parts.append(f"held until their partitions exist: {sorted(self.held)}")
         if self.recovered:
             parts.append(f"recovered runs launched by an unsaved tick: {sorted(self.recovered)}")
         if self.pruned:
@@ -248,11 +289,32 @@ def fold(
             pending = state.pending[change.key] = Pending(items=set(), first=now, last=now)
         pending.last = now
         pending.changes += 1
+        made = now if change.at is None else min(change.at, now)
+        pending.made = made if pending.made is None else max(pending.made, made)
+        state.recent[change.key] = now
         if pending.items is not None:
             pending.items.add(change.item)
             if len(pending.items) > policy.max_items:
                 pending.items = None
     return ops
+
+
+def due_now(
+    state: DebounceState, now: float, policy: DebouncePolicy, blocked: set[str], caught_up: bool, leading: set[str]
+) -> list[tuple[str, Pending, str]]:
+    """(partition, pending, reason) of every partition that would launch now."""
+    due = []
+    for key in sorted(state.pending):
+        pending = state.pending[key]
+        if key in blocked:
+            continue
+        quiet = caught_up and now - pending.last >= policy.quiet_s - min(policy.tick_jitter_s, policy.quiet_s / 5)
+        overdue = now - pending.first >= policy.max_wait_s - min(policy.tick_jitter_s, policy.max_wait_s / 5)
+        if overdue:
+            due.append((key, pending, "max_wait"))
+        elif quiet or (caught_up and key in leading):  # a backlog being read is a burst, not an edge
+            due.append((key, pending, "quiet" if quiet else "leading"))
+    return due
 
 
 def plan(
@@ -262,23 +324,18 @@ def plan(
     busy: set[str],
     caught_up: bool,
     order: Sequence[str] | None = None,
+    leading: Iterable[str] = (),
+    held: Iterable[str] = (),
 ) -> list[Batch]:
     """The partitions that run now; their pending sets move into batches and their run numbers advance.
 
     While changes are still unread (`caught_up` false) nobody can say a partition has gone quiet, so
     only max-wait launches happen. With `order` (every partition key, in partition order), due
     partitions that are neighbours in it and alike (all with item lists, or all whole) share one run
-    over their range: a burst across every shard is one run, which loads its models once.
+    over their range: a burst across every shard is one run, which loads its models once. `leading`
+    partitions (see `leading_keys`) run now whatever their quiet period; `held` ones do not run yet.
     """
-    due: list[tuple[str, Pending, str]] = []
-    for key in sorted(state.pending):
-        pending = state.pending[key]
-        if key in busy:
-            continue
-        quiet = caught_up and now - pending.last >= policy.quiet_s - min(policy.tick_jitter_s, policy.quiet_s / 5)
-        overdue = now - pending.first >= policy.max_wait_s - min(policy.tick_jitter_s, policy.max_wait_s / 5)
-        if quiet or overdue:
-            due.append((key, pending, "quiet" if quiet else "max_wait"))
+    due = due_now(state, now, policy, set(busy) | set(held), caught_up, set(leading))
 
     groups: list[list[tuple[str, Pending, str]]] = []
     if order is None:
@@ -312,14 +369,50 @@ def plan(
                 run_key=run_key(spec, state.epoch, gens[keys[0]]),
                 changes=sum(p.changes for _, p, _ in group),
                 waited_s=round(now - min(p.first for _, p, _ in group), 3),
-                reason="max_wait" if any(r == "max_wait" for _, _, r in group) else "quiet",
+                reason=next((r for r in ("max_wait", "quiet") if any(g[2] == r for g in group)), "leading"),
                 gens=gens,
             )
         )
         for key in keys:
             state.gen[key] = gens[key] + 1
+            state.recent[key] = now
             del state.pending[key]
     return batches
+
+
+def leading_keys(state: DebounceState, recent_before: dict[str, float], now: float, policy: DebouncePolicy) -> set[str]:
+    """Pending partitions whose last change or launch before this tick is older than the quiet period
+    (`recent_before`: `state.recent` as the tick found it): they may launch on the leading edge."""
+    if not policy.leading_edge:
+        return set()
+    quiet = policy.quiet_s - min(policy.tick_jitter_s, policy.quiet_s / 5)
+    return {key for key in state.pending if key not in recent_before or now - recent_before[key] >= quiet}
+
+
+def drop_processed(
+    state: DebounceState, processed: dict[str, Sequence[ProcessedRun]], policy: DebouncePolicy
+) -> dict[str, int]:
+    """Consume pending changes that a successful run already covered, whoever launched it: a run that
+    started after the changes were made (or seen) processed them. A run over the whole partition
+    consumes every pending change of it; a run over some items consumes those items. Returns the
+    changes dropped per partition."""
+    dropped: dict[str, int] = {}
+    for key, runs in processed.items():
+        pending = state.pending.get(key)
+        if pending is None:
+            continue
+        after = pending.processed_before(policy.processed_margin_s)
+        for run in runs:
+            if run.started <= after:
+                continue
+            if run.items is None:
+                pending.items = set()
+            elif pending.items is not None:
+                pending.items -= set(run.items)
+        if pending.items is not None and not pending.items:
+            dropped[key] = pending.changes
+            del state.pending[key]
+    return dropped
 
 
 def advance(
@@ -330,9 +423,18 @@ def advance(
     now: float,
     clock: Callable[[], float] = time.monotonic,
     order: Sequence[str] | None = None,
+    processed: Callable[[list[str]], dict[str, Sequence[ProcessedRun]]] | None = None,
+    ready: Callable[[str], bool] | None = None,
 ) -> TickOutcome:
-    """One tick: recover, prune what the saved cursor consumed, read (bounded), fold, plan."""
+    """One tick: recover, prune what the saved cursor consumed, read (bounded), fold, drop what runs
+    already processed, plan.
+
+    `processed(partitions)` gives the successful runs (any launcher) that last processed each of the
+    partitions about to launch; `ready(partition)` false keeps a partition's changes pending (say, a day
+    partition that does not exist yet).
+    """
     state = DebounceState.from_json(cursor)
+    recent_before = {key: t for key, t in state.recent.items() if now - t < policy.quiet_s}
     saved_position = state.position if cursor else None
     outcome = TickOutcome(state=state, batches=[])
     seen_by = recover(state, runs)
@@ -351,7 +453,16 @@ def advance(
     outcome.more = more
 
     busy = {key for run in runs if run.in_progress for key in run.covered()}
+    held = {key for key in state.pending if ready is not None and not ready(key)}
+    leading = leading_keys(state, recent_before, now, policy)
+    if processed is not None:
+        # Looked up only for the partitions about to launch (a few instance queries each), not every tick.
+        due = [key for key, _, _ in due_now(state, now, policy, busy | held, not more, leading)]
+        if due:
+            outcome.processed = drop_processed(state, processed(due), policy)
     outcome.busy = sorted(busy & set(state.pending))
-    outcome.batches = plan(state, now, policy, busy, caught_up=not more, order=order)
+    outcome.held = sorted(held)
+    outcome.batches = plan(state, now, policy, busy, caught_up=not more, order=order, leading=leading, held=held)
+    state.recent = {key: t for key, t in state.recent.items() if now - t < policy.quiet_s}
     state.saved_at = now
     return outcome

@@ -14,7 +14,16 @@ from typing import Callable, Mapping, Sequence
 
 import dagster as dg
 
-from sensors.debounce import Batch, ChangeSource, DebouncePolicy, DebounceState, LaunchedRun, advance, parse_run_key
+from sensors.debounce import (
+    Batch,
+    ChangeSource,
+    DebouncePolicy,
+    DebounceState,
+    LaunchedRun,
+    ProcessedRun,
+    advance,
+    parse_run_key,
+)
 
 SENSOR_NAME_TAG = "dagster/sensor_name"
 RUN_KEY_TAG = "dagster/run_key"
@@ -73,6 +82,30 @@ def launched_runs(instance: dg.DagsterInstance, sensor_name: str, since: float |
     return list(runs.values())
 
 
+def processed_runs(
+    instance: dg.DagsterInstance,
+    asset_key: dg.AssetKey,
+    partitions: Sequence[str],
+    run_items: Callable[[dict], list | None],
+    partitioned: bool = True,
+) -> dict[str, list[ProcessedRun]]:
+    """Per partition, the successful run that last materialized `asset_key` there, whoever launched it
+    (this sensor, a schedule, a backfill, the UI, `make demo`): the run's start time and the items its
+    run config names (`run_items(run_config)`, None: the whole partition)."""
+    out: dict[str, list[ProcessedRun]] = {}
+    for key in partitions:
+        records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key] if partitioned else None)
+        records = instance.fetch_materializations(records_filter, limit=1).records
+        if not records:
+            continue
+        record = instance.get_run_record_by_id(records[0].run_id)
+        if record is None or record.dagster_run.status != dg.DagsterRunStatus.SUCCESS or record.start_time is None:
+            continue
+        items = run_items(record.dagster_run.run_config or {})
+        out[key] = [ProcessedRun(record.dagster_run.run_id, started=record.start_time, items=items)]
+    return out
+
+
 def build_debounced_sensor(
     *,
     name: str,
@@ -92,6 +125,9 @@ def build_debounced_sensor(
     clock: Callable[[], float] = time.time,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     partition_order: Sequence[str] | None = None,
+    processed_asset: dg.AssetKey | None = None,
+    run_items: Callable[[dict], list | None] | None = None,
+    ready: Callable[[], Callable[[str], bool]] | None = None,
 ) -> dg.SensorDefinition:
     """A sensor that requests `job_name` runs of the partitions whose changes are due.
 
@@ -99,7 +135,16 @@ def build_debounced_sensor(
     batch (items None: the whole partition). With `partition_order` (every partition key, in order),
     neighbouring due partitions share one run over their range (the job's assets need a
     BackfillPolicy.single_run and a run config that applies to every partition of the range).
+
+    `processed_asset` (default: the one asset of `asset_selection`, if there is exactly one): pending
+    changes of a partition that a successful run materializing this asset has already covered are
+    dropped, whoever launched that run; `run_items(run_config)` says which items a run covered (None,
+    the default: the whole partition). `ready()` gives, per tick, a test of whether a partition can run
+    now (false: its changes stay pending, e.g. a day partition that does not exist yet).
     """
+    if processed_asset is None and asset_selection is not None and len(asset_selection) == 1:
+        processed_asset = asset_selection[0]
+    items_of = run_items or (lambda run_config: None)
 
     def request(batch: Batch, position: dict | None) -> dg.RunRequest:
         partition_tags = {}
@@ -133,7 +178,14 @@ def build_debounced_sensor(
     def _sensor(context: dg.SensorEvaluationContext):
         saved = DebounceState.from_json(context.cursor) if context.cursor else None
         runs = launched_runs(context.instance, name, saved.saved_at if saved else None)
-        outcome = advance(context.cursor, source(context.resources), policy, runs, now=clock(), order=partition_order)
+        processed = None
+        if processed_asset is not None:
+            def processed(keys: list[str]) -> dict[str, list[ProcessedRun]]:
+                return processed_runs(context.instance, processed_asset, keys, items_of, partitioned)
+        outcome = advance(
+            context.cursor, source(context.resources), policy, runs, now=clock(), order=partition_order,
+            processed=processed, ready=ready() if ready is not None else None,
+        )
         summary = outcome.summary()
         if outcome.recovered:
             # Rare and worth a trace; routine ticks say everything in their skip reason (no log file per tick).

@@ -103,7 +103,13 @@ class ChangeLogSource:
 
     def _change(self, row) -> Change:
         key, item = self._to_change(row)
-        return Change(key=key, item=item, op=row.op, mark=(int(row.seq), None if row.txid is None else int(row.txid)))
+        at = row.changed_at
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)  # stored as UTC (SQLite keeps no zone)
+        return Change(
+            key=key, item=item, op=row.op, mark=(int(row.seq), None if row.txid is None else int(row.txid)),
+            at=None if at is None else at.timestamp(),
+        )
 
     def read(self, position: dict | None, limit: int) -> ChangeBatch:
         pos = Position.from_json(position)
@@ -174,11 +180,19 @@ class ProductChangeSource(ChangeLogSource):
         super().__init__(engine, product_change, lambda row: (keys[row.product_id % len(keys)], int(row.product_id)), retention_s, now)
 
 
+def product_ids_of(run_config: dict) -> list | None:
+    """The product ids a product_vectors run config names (None: the whole shard)."""
+    config = run_config.get("ops", {}).get("product_vectors", {}).get("config", {}) or {}
+    ids = set(config.get("changed_ids") or ()) | set(config.get("product_ids") or ())
+    return sorted(ids) or None
+
+
 def product_vectors_run_config(product_ids: list | None) -> dict:
-    """The run config of one batch: the changed ids, or nothing (the whole shard)."""
+    """The run config of one batch: the changed ids (`changed_ids`: by the usual rules, so a product
+    made unavailable loses its point), or nothing (the whole shard)."""
     if product_ids is None:
         return {}
-    return {"ops": {"product_vectors": {"config": {"product_ids": product_ids}}}}
+    return {"ops": {"product_vectors": {"config": {"changed_ids": product_ids}}}}
 
 
 # The sensor's runs have one step: with a local executor it runs in the run's own process, which saves
@@ -207,6 +221,7 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
     policy = DebouncePolicy(
         quiet_s=settings.get_float("PRODUCT_CHANGES_QUIET_SECONDS"),
         max_wait_s=settings.get_float("PRODUCT_CHANGES_MAX_WAIT_SECONDS"),
+        leading_edge=settings.get_bool("PRODUCT_CHANGES_LEADING_EDGE"),
         max_items=settings.get_int("PRODUCT_CHANGES_MAX_IDS_PER_RUN"),
     )
     return build_debounced_sensor(
@@ -219,12 +234,18 @@ def build_product_changes_sensor(settings, clock: Callable[[], float] = time.tim
         # Shards due together share one run over their range (product_vectors has a single-run
         # backfill policy): a burst over every shard loads the models once, not once per shard.
         partition_order=vector_shard_keys(shards),
+        # Any successful product_vectors run (the schedule, a backfill, the UI) consumes the changes it
+        # covered before it started: they are not launched again.
+        processed_asset=PRODUCT_VECTORS,
+        run_items=product_ids_of,
         clock=clock,
         description=(
             "Product inserts, updates and deletes (product_change, fed by triggers) → product_changes_job runs "
-            f"of only the affected product_vectors shards with the changed ids, after {policy.quiet_s:g} s "
-            f"without changes, at the latest {policy.max_wait_s:g} s after the first; neighbouring shards due "
-            "together share a run; changes arriving while a shard's run is queued or running go into its next "
-            "run. Replaces seed 000's reindex-on-save and seed 002's 30-second debounce."
+            "of only the affected product_vectors shards with the changed ids: "
+            + ("an isolated change at once (leading edge), " if policy.leading_edge else "")
+            + f"a burst after {policy.quiet_s:g} s without changes, at the latest {policy.max_wait_s:g} s after "
+            "the first; neighbouring shards due together share a run; changes arriving while a shard's run is "
+            "queued or running go into its next run; changes a successful run (anyone's) already covered are "
+            "dropped. Replaces seed 000's reindex-on-save and seed 002's 30-second debounce."
         ),
     )

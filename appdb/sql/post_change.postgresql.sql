@@ -3,8 +3,12 @@
 -- commits"). `day` is the post's UTC day (its daily partition). Only what the pipeline reads
 -- (channel, text, posted_at) counts as an edit. Re-running this script replaces everything.
 
+-- enable_nestloop = off, as in product_change.postgresql.sql: PL/pgSQL plans each statement once per
+-- connection with the transition tables' row count of that first call. After a one-row edit on a
+-- connection, a later bulk UPDATE would join new_rows and old_rows with a nested loop (20,000 posts:
+-- minutes instead of a fraction of a second). Hash joins are right for every size.
 CREATE OR REPLACE FUNCTION post_change_capture() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_nestloop = off AS $$
 DECLARE
     tx bigint := pg_current_xact_id()::text::bigint;
 BEGIN

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
-from resources.http_retry import raise_for_transient, retrying
+from resources.http_retry import TRANSIENT_ERRORS, raise_for_transient, retrying
 from resources.rates.models import RatesError, RatesTransportError
 
 USER_AGENT = "asset-platform/0.1 (+currency_rates)"
@@ -43,9 +43,7 @@ def fetch_bytes(
 
     try:
         return _get()
-    except RatesError:
-        raise
-    except Exception as exc:  # transient failures that outlived every retry
+    except TRANSIENT_ERRORS as exc:  # transport failures that outlived every retry; anything else is a bug, raised as itself
         tries = _get.statistics.get("attempt_number", 1)
         raise RatesTransportError(
             provider, url, f"unreachable after {tries} attempt(s): {exc.__class__.__name__}: {exc}"

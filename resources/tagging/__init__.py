@@ -1,5 +1,5 @@
-"""The tagger as a resource: `TAGGER=local` (default: extractive, embedding-ranked, no tokens spent) or
-`TAGGER=llm` (an OpenAI-compatible chat API). Which one is configuration, looked up in `BUILDERS`."""
+"""The tagger as a resource: `TAGGER=local` (default: noun phrases of the post, lemmatized and ranked by
+statistics and TEXT_MODEL similarity, no tokens spent) or `TAGGER=llm` (an OpenAI-compatible chat API). Which one is configuration, looked up in `BUILDERS`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Callable
 import dagster as dg
 from pydantic import Field
 
+from orchestration.settings import setting_field
 from resources.tagging.base import TagOutcome, Tagger
 
 __all__ = ["TaggerResource", "TagOutcome", "Tagger", "BUILDERS"]
@@ -16,7 +17,7 @@ __all__ = ["TaggerResource", "TagOutcome", "Tagger", "BUILDERS"]
 def _local(resource: "TaggerResource", embedder, llm) -> Tagger:
     from resources.tagging.local import LocalTagger
 
-    return LocalTagger(embedder, resource.max_tags, resource.diversity)
+    return LocalTagger(embedder, resource.max_tags, resource.similarity_weight)
 
 
 def _llm(resource: "TaggerResource", embedder, llm) -> Tagger:
@@ -31,10 +32,11 @@ BUILDERS: dict[str, Callable[..., Tagger]] = {"local": _local, "llm": _llm}
 class TaggerResource(dg.ConfigurableResource):
     """Which tagger tags the posts, and its limits."""
 
-    kind: str = Field(default="local", description="TAGGER: local (extractive, no tokens) or llm (LLM_* variables).")
-    max_tags: int = Field(default=8, description="TAGS_MAX: at most this many tags per post.")
-    diversity: float = Field(
-        default=0.5, description="Local tagger: 0 = most similar to the post only, 1 = most different from each other (MMR)."
+    kind: str = setting_field("TAGGER")
+    max_tags: int = setting_field("TAGS_MAX", int)
+    similarity_weight: float = Field(
+        default=1.0,
+        description="Local tagger: weight of the candidate's similarity to the post against its statistics; 0 = statistics only (no model).",
     )
     llm_concurrency: int = Field(default=4, description="LLM tagger: requests in flight at once.")
     batch_size: int = Field(default=64, description="Posts handed to the tagger at once (and persisted per transaction).")

@@ -1,198 +1,129 @@
 """The local extractive tagger: no tokens spent, nothing leaves the machine.
 
-Candidates are words and phrases of up to three words taken from the post itself (Russian, English,
-any script: a word is a run of letters/digits, with inner `-.'+#` as in "e-visa", "node.js", "c++"),
-never crossing punctuation or a link, never starting or ending with a function word. Each candidate is
-scored by the cosine similarity of its embedding to the post's embedding, and the tags are chosen
-greedily by Maximal Marginal Relevance (relevant, but not near-duplicates of tags already chosen).
+1. Candidates (`candidates.py`): noun phrases of the post itself, found with pymorphy3 for Russian
+   ("ключевую ставку", "службы безопасности", "ипотека") and names / stop-word-free phrases for Latin
+   script ("PostgreSQL", "Lada Iskra", "frying pan"); every form of a phrase is one candidate, keyed by
+   its lemmas ("ключевая ставка" = "ключевой ставке").
+2. Statistics: how often the post uses the candidate's lemmas (in any form), how early, whether it is
+   a name; a two-word phrase is preferred to its own words.
+3. Meaning: the post is embedded once as a document and the best `RERANK_POOL` candidates as queries
+   (TEXT_MODEL through `encode` / `encode_queries`; a phrase already embedded in this run is not
+   embedded again); the cosine similarity, standardized within the post, is added to the standardized
+   statistics score.
+4. Selection: best first, skipping a candidate that shares a lemma with a chosen tag, stopping at
+   `max_tags` or when the score falls below `MIN_RELATIVE` of the best one's margin.
 
-Cost: the post goes through the model ONCE. A candidate's embedding is the mean of the post's own
-contextual token vectors over the candidate's characters (the same mean pooling the model uses for the
-whole text), so scoring candidates is a few vector operations, not one forward pass per candidate.
+Stored tags are surface forms from the post (the grounding rule: every tag a substring of the post);
+the form chosen is the one nearest the normal form (a nominative occurrence when there is one).
+The lemma is not stored beside it: `resources.language.russian.lemmas(tag)` derives it.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import math
 
 import numpy as np
 
 from resources.tagging.base import TagOutcome
-from resources.tagging.stopwords import STOPWORDS
+from resources.tagging.candidates import Candidate, candidates
 
-MAX_WORDS = 3
-MAX_CANDIDATE_CHARS = 64
-_WORD = re.compile(r"[^\W_](?:[\w.+#'’-]*[\w+#])?")
-_LINK = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://\S+|\bwww\.\S+")
-# Anything of these between two words ends a phrase.
-_BREAK = re.compile(r"[.,;:!?()\[\]{}«»\"“”„—–\-/|…\n\r\t@]")
-_NUMBER = re.compile(r"[\d.,+#'’-]+")
-
-
-# Small priors added to the similarity: a phrase the post repeats, or a name (capitalized inside a
-# sentence, or mixed case / an acronym: "Kubernetes", "PostgreSQL", "NFC"), is more likely its topic.
-REPEAT_BONUS = 0.04
-NAME_BONUS = 0.04
-_SENTENCE_END = re.compile(r"[.!?…\n]")
+RERANK_POOL = 12  # candidates embedded per post (the rest cannot win: measured in bench_08)
+PHRASE_CACHE = 8192  # candidate phrase vectors kept per tagger (about 12 MB at 384 dimensions)
+SIMILARITY_WEIGHT = 1.0  # weight of the standardized similarity against the standardized statistics
+MIN_RELATIVE = 0.35  # a tag's score must reach this share of the best score above the pool's worst
+PHRASE_BONUS = 0.25  # per extra word of a noun phrase
+NAME_BONUS = 0.3
+POSITION_WEIGHT = 0.5
 
 
-@dataclass
-class Candidate:
-    text: str  # as written in the post (first occurrence, whitespace collapsed)
-    spans: list[tuple[int, int]] = field(default_factory=list)
-    is_name: bool = False
-
-    @property
-    def prior(self) -> float:
-        return REPEAT_BONUS * min(len(self.spans) - 1, 2) + NAME_BONUS * self.is_name
+def statistics_score(candidate: Candidate, lemma_counts: dict[str, int], words: int) -> float:
+    """Frequency of the candidate's lemmas in the post (any form), earliness and name-ness."""
+    frequency = sum(1.0 + math.log(lemma_counts.get(lemma, 1)) for lemma in candidate.key) / len(candidate.key)
+    earliness = 1.0 - candidate.first_word / max(words, 1)
+    score = frequency * (1.0 + POSITION_WEIGHT * earliness)
+    score *= 1.0 + PHRASE_BONUS * (len(candidate.key) - 1) + 0.5 * (candidate.count - 1)
+    return score + NAME_BONUS * candidate.is_name
 
 
-def _looks_like_name(text: str, word: re.Match) -> bool:
-    token = word.group()
-    if any(ch.isupper() for ch in token[1:]):
-        return True
-    if not token[0].isupper():
-        return False
-    before = text[: word.start()].rstrip()
-    return bool(before) and not _SENTENCE_END.search(before[-1:])
+def _standardized(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
-def _clauses(text: str) -> list[list[re.Match]]:
-    """Runs of words with nothing but spaces between them (links removed)."""
-    links = [m.span() for m in _LINK.finditer(text)]
-    clauses: list[list[re.Match]] = []
-    current: list[re.Match] = []
-    previous_end = 0
-    for word in _WORD.finditer(text):
-        if any(start <= word.start() < end for start, end in links):
-            if current:
-                clauses.append(current)
-            current, previous_end = [], word.end()
-            continue
-        if current and _BREAK.search(text, previous_end, word.start()):
-            clauses.append(current)
-            current = []
-        current.append(word)
-        previous_end = word.end()
-    if current:
-        clauses.append(current)
-    return clauses
-
-
-def _is_stopword(word: str) -> bool:
-    return word.casefold() in STOPWORDS
-
-
-def _word_ok(word: str) -> bool:
-    if _NUMBER.fullmatch(word):
-        return False
-    return len(word) >= 3 or (len(word) == 2 and any(ch.isupper() for ch in word))
-
-
-def candidates(text: str) -> list[Candidate]:
-    """Distinct candidate phrases (case-insensitively), with every place each occurs."""
-    found: dict[str, Candidate] = {}
-    for clause in _clauses(text):
-        for size in range(1, MAX_WORDS + 1):
-            for i in range(len(clause) - size + 1):
-                words = clause[i : i + size]
-                tokens = [w.group() for w in words]
-                if any(_is_stopword(t) for t in tokens):
-                    continue
-                if size == 1 and not _word_ok(tokens[0]):
-                    continue
-                if size > 1 and all(_NUMBER.fullmatch(t) for t in tokens):
-                    continue
-                if _NUMBER.fullmatch(tokens[0]):  # "17 speeds" is not a tag; "PostgreSQL 17" is
-                    continue
-                phrase = " ".join(text[words[0].start() : words[-1].end()].split())
-                if len(phrase) > MAX_CANDIDATE_CHARS:
-                    continue
-                key = " ".join(tokens).casefold()
-                candidate = found.get(key)
-                if candidate is None:
-                    candidate = found[key] = Candidate(phrase)
-                candidate.spans.append((words[0].start(), words[-1].end()))
-                candidate.is_name = candidate.is_name or any(_looks_like_name(text, w) for w in words)
-    return list(found.values())
-
-
-def span_vectors(tokens: np.ndarray, offsets: np.ndarray, cands: list[Candidate]) -> tuple[np.ndarray, list[int]]:
-    """Normalized mean of the token vectors inside each candidate's spans; the indexes of the candidates
-    that have any (a candidate beyond a truncated text has none)."""
-    real = offsets[:, 1] > offsets[:, 0]  # special tokens have empty spans
-    vectors, starts, ends = tokens[real], offsets[real, 0], offsets[real, 1]
-    if len(vectors) == 0:
-        return np.zeros((0, tokens.shape[1]), dtype=np.float32), []
-    cumulative = np.vstack([np.zeros((1, vectors.shape[1]), dtype=np.float64), np.cumsum(vectors, axis=0, dtype=np.float64)])
-    rows, kept = [], []
-    for index, candidate in enumerate(cands):
-        total = np.zeros(vectors.shape[1], dtype=np.float64)
-        count = 0
-        for start, end in candidate.spans:
-            lo = int(np.searchsorted(starts, start, side="left"))
-            hi = int(np.searchsorted(ends, end, side="right"))
-            if hi > lo:
-                total += cumulative[hi] - cumulative[lo]
-                count += hi - lo
-        if count:
-            rows.append(total / count)
-            kept.append(index)
-    if not rows:
-        return np.zeros((0, tokens.shape[1]), dtype=np.float32), []
-    matrix = np.asarray(rows, dtype=np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    return matrix, kept
-
-
-def mmr(doc: np.ndarray, vectors: np.ndarray, k: int, diversity: float, prior: np.ndarray | None = None) -> list[int]:
-    """Maximal Marginal Relevance: indexes of up to k rows, each maximizing
-    (1 - diversity) * (sim(row, doc) + prior) - diversity * max sim(row, already chosen)."""
-    if len(vectors) == 0 or k <= 0:
+def select(cands: list[Candidate], scores: np.ndarray, max_tags: int) -> list[Candidate]:
+    """Best first; a candidate sharing a lemma with a chosen tag is a near-duplicate and skipped."""
+    order = np.argsort(-scores, kind="stable")
+    if len(order) == 0:
         return []
-    relevance = vectors @ doc
-    if prior is not None:
-        relevance = relevance + prior
-    pool = np.argsort(-relevance)[: max(5 * k, 30)]  # the rest cannot win against these
-    relevance, vectors = relevance[pool], vectors[pool]
-    chosen = [0]
-    redundancy = vectors @ vectors[0]
-    while len(chosen) < min(k, len(pool)):
-        score = (1.0 - diversity) * relevance - diversity * redundancy
-        score[chosen] = -np.inf
-        best = int(np.argmax(score))
-        chosen.append(best)
-        redundancy = np.maximum(redundancy, vectors @ vectors[best])
-    return [int(pool[i]) for i in chosen]
+    best, worst = float(scores[order[0]]), float(scores[order[-1]])
+    floor = worst + MIN_RELATIVE * (best - worst)
+    chosen: list[Candidate] = []
+    used: set[str] = set()
+    for index in order:
+        if len(chosen) >= max_tags or (chosen and scores[index] < floor):
+            break
+        candidate = cands[index]
+        if used.intersection(candidate.key):
+            continue
+        chosen.append(candidate)
+        used.update(candidate.key)
+    return chosen
 
 
-class TokenEmbedder:
+class SentenceEmbedder:
     """What the local tagger needs from the text embedder (resources.embedders.TextEmbedderResource)."""
 
     model_name: str
 
-    def encode_tokens(self, texts: list[str]) -> list: ...
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
 
 class LocalTagger:
-    def __init__(self, embedder: TokenEmbedder, max_tags: int, diversity: float = 0.5):
-        if not 0.0 <= diversity <= 1.0:
-            raise ValueError(f"tagger diversity must be within 0..1, not {diversity}")
-        self.embedder = embedder
+    def __init__(self, embedder: SentenceEmbedder | None, max_tags: int, similarity_weight: float = SIMILARITY_WEIGHT):
+        if similarity_weight < 0:
+            raise ValueError(f"tagger similarity weight must be >= 0, not {similarity_weight}")
+        self.embedder = embedder if similarity_weight > 0 else None
         self.max_tags = max_tags
-        self.diversity = diversity
-        self.name = f"local:{embedder.model_name}:mmr{diversity:g}:max{max_tags}"
+        self.similarity_weight = similarity_weight
+        ranked = f"{embedder.model_name}:sim{similarity_weight:g}" if self.embedder is not None else "stats"
+        self.name = f"local-np:{ranked}:max{max_tags}"
+        self._phrases: dict[str, np.ndarray] = {}
 
     def tag(self, texts: list[str]) -> list[TagOutcome]:
         if not texts:
             return []
-        encoded = self.embedder.encode_tokens(list(texts))
-        outcomes = []
-        for text, vectors in zip(texts, encoded):
-            cands = candidates(text)
-            matrix, kept = span_vectors(vectors.tokens, vectors.offsets, cands)
-            prior = np.array([cands[i].prior for i in kept], dtype=np.float32)
-            picked = mmr(vectors.sentence, matrix, self.max_tags, self.diversity, prior)
-            outcomes.append(TagOutcome(tags=[cands[kept[i]].text for i in picked]))
-        return outcomes
+        found = [candidates(text) for text in texts]
+        scored = []
+        for cands, stats in found:
+            scores = np.array([statistics_score(c, stats.lemma_counts, stats.words) for c in cands], dtype=np.float64)
+            pool = np.argsort(-scores, kind="stable")[:RERANK_POOL]
+            scored.append(([cands[i] for i in pool], scores[pool]))
+        if self.embedder is not None:
+            self._add_similarity(list(texts), scored)
+        return [TagOutcome(tags=[c.text for c in select(cands, scores, self.max_tags)]) for cands, scores in scored]
+
+    def _phrase_vectors(self, phrases: list[str]) -> dict[str, np.ndarray]:
+        """Query vectors of the phrases: each distinct phrase embedded once per tagger (a run), as the
+        same names and topics recur across a channel's posts; the cache is bounded (PHRASE_CACHE)."""
+        missing = list(dict.fromkeys(p for p in phrases if p not in self._phrases))
+        if missing:
+            for phrase, vector in zip(missing, self.embedder.encode_queries(missing)):
+                if len(self._phrases) >= PHRASE_CACHE:
+                    self._phrases.pop(next(iter(self._phrases)))  # the oldest
+                self._phrases[phrase] = vector
+        return {p: self._phrases[p] for p in phrases}
+
+    def _add_similarity(self, texts: list[str], scored: list[tuple[list[Candidate], np.ndarray]]) -> None:
+        """One batch for the posts (documents), one for the distinct candidate phrases not seen yet (queries)."""
+        phrases = [c.text for cands, _ in scored for c in cands]
+        if not phrases:
+            return
+        posts = self.embedder.encode(texts)
+        vectors = self._phrase_vectors(phrases)
+        for index, (cands, scores) in enumerate(scored):
+            if not cands:
+                continue
+            similarity = np.array([vectors[c.text] for c in cands]) @ posts[index]
+            scores[:] = _standardized(scores) + self.similarity_weight * _standardized(similarity.astype(np.float64))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from resources import embedders
-from resources.embedders import TextEmbedderResource, loaded_devices
+from resources.embedders import DEFAULT_TEXT_MODEL, TextEmbedderResource, loaded_devices
 from resources.embedding_api import EmbeddingAPIError, EmbeddingsClient
 from tests.support.http import Reply
 
@@ -46,16 +46,27 @@ def test_request_names_the_model_and_rows_come_back_in_input_order(http_server):
 
 
 def test_the_resource_normalizes_chunks_requests_and_reports_the_server(http_server):
-    http_server.route(PATH, answer([[3, 4], [0, 5]]), answer([[6, 8]]))
+    """The client prepares the texts (the default e5 model: "passage: " for documents, "query: " for
+    queries; Persian spelled one way) and sends them as they are: the server embeds what it gets."""
+    http_server.route(PATH, answer([[3, 4], [0, 5]], model=DEFAULT_TEXT_MODEL), answer([[6, 8]], model=DEFAULT_TEXT_MODEL),
+                      answer([[1, 0]], model=DEFAULT_TEXT_MODEL))
     embedder = TextEmbedderResource(url=http_server.url("/"), request_size=2)
     vectors = embedder.encode(["one", "two", "three"])
 
     np.testing.assert_allclose(vectors, [[0.6, 0.8], [0, 1], [0.6, 0.8]], rtol=1e-6)
-    assert [json.loads(body)["input"] for _, _, body, _ in http_server.requests] == [["one", "two"], ["three"]]
-    assert embedder.dimension == 2 and http_server.hits(PATH) == 2  # learnt from the answers: no probe
-    assert embedder.model_name == "all-MiniLM-L6-v2"  # the same name as the model loaded in the run
+    embedder.encode_queries(["كتاب ۲"])
+    assert [json.loads(body)["input"] for _, _, body, _ in http_server.requests] == [
+        ["passage: one", "passage: two"], ["passage: three"], ["query: کتاب 2"]]
+    assert embedder.dimension == 2 and http_server.hits(PATH) == 3  # learnt from the answers: no probe
+    assert embedder.model_name == DEFAULT_TEXT_MODEL  # the same name as the model loaded in the run
     assert loaded_devices()["text"] == f"server {http_server.url('/').rstrip('/')}"
     assert "Authorization" not in http_server.requests[0][3]
+
+
+def test_a_model_without_roles_gets_its_texts_as_they_are(http_server):
+    http_server.route(PATH, answer([[1, 0]]))
+    TextEmbedderResource(model="all-MiniLM-L6-v2", url=http_server.url("/")).encode_queries(["Red t-shirt"])
+    assert json.loads(http_server.requests[0][2])["input"] == ["Red t-shirt"]
 
 
 def test_a_server_of_another_model_is_refused_naming_both(http_server):

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from orchestration.settings import RATES_SNAPSHOT
-from resources.rates import RatesPayloadError, RatesResource
+from resources.rates import BUNDLED_SNAPSHOT, RatesPayloadError, RatesResource
 from tests.support.rates import CBR_RATES, HTML_ERROR_PAGE, cbr_xml, ecb_xml, rates_json
 
 DAY = date(2026, 3, 5)
@@ -47,7 +46,7 @@ def test_cbr_windows_1251_comma_decimals_and_nominals(tmp_path):
 
 
 def test_cbr_bundled_snapshot_parses():
-    rates = RatesResource(provider="cbr", url=RATES_SNAPSHOT.as_uri()).fetch(DAY)
+    rates = RatesResource(provider="cbr", url=BUNDLED_SNAPSHOT.as_uri()).fetch(DAY)
     assert rates.base == "RUB"
     assert {"USD", "EUR", "CNY", "JPY", "KZT", "AMD", "HUF"} <= set(rates.rates)
     assert rates.rates["USD"] == Decimal("80.5639")

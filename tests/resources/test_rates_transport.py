@@ -159,3 +159,23 @@ def test_unknown_provider_and_scheme_are_named():
         RatesResource(provider="fed").fetch(DAY)
     with pytest.raises(RatesError, match="unsupported URL scheme 'ftp'"):
         resource("json", "ftp://example.test/rates.json").fetch(DAY)
+
+
+def test_a_bug_surfaces_as_itself_not_as_a_transport_error(http_server, monkeypatch):
+    """Only transport failures become RatesTransportError (and job retries); a bug is raised unchanged, once."""
+    url = http_server.route("/daily", Reply(200, cbr_xml(), XML))
+
+    def broken(response):
+        raise KeyError("bug in the fetcher")
+
+    monkeypatch.setattr("resources.rates.fetch.raise_for_transient", broken)
+    with pytest.raises(KeyError, match="bug in the fetcher"):
+        resource("cbr", url).fetch(DAY)
+    assert http_server.hits("/daily") == 1
+
+
+def test_no_date_asks_for_the_newest_published_set(http_server):
+    http_server.route("/scripts/XML_daily.asp", Reply(200, cbr_xml(), XML))
+    resource("cbr", http_server.url("/scripts/XML_daily.asp")).fetch(None)
+    assert http_server.requests[0][1] == "/scripts/XML_daily.asp"
+    assert resource("json", "https://example.test/{date}").source_url(None) == "https://example.test/latest"

@@ -41,7 +41,7 @@ class Tick:
 def ids_of(request: dg.RunRequest) -> list[int] | None:
     """The product ids a request asks for (None: the whole shard)."""
     config = request.run_config.get("ops", {}).get("product_vectors", {}).get("config", {})
-    return config.get("product_ids") if config else None
+    return config.get("changed_ids") if config else None
 
 
 @dataclass
@@ -59,6 +59,8 @@ class Harness:
                 "PRODUCT_CHANGES_QUIET_SECONDS": "30",
                 "PRODUCT_CHANGES_MAX_WAIT_SECONDS": "300",
                 "DATA_DIR": "/nonexistent/never-created",
+                # The cursor cases are about the trailing edge; tests of the leading edge turn it on.
+                "PRODUCT_CHANGES_LEADING_EDGE": "false",
                 **self.env,
             }
         )

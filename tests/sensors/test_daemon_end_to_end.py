@@ -116,7 +116,7 @@ def test_backfill_then_sensor_and_launched_runs_through_the_daemon(tmp_path):
     # shard-01 (the update) and shard-02 (the delete) were due together: one run over both
     assert (by_sensor.tags["dagster/asset_partition_range_start"], by_sensor.tags["dagster/asset_partition_range_end"]) == (
         "shard-01", "shard-02")
-    assert by_sensor.run_config["ops"]["product_vectors"]["config"]["product_ids"] == [1, 2]
+    assert by_sensor.run_config["ops"]["product_vectors"]["config"]["changed_ids"] == [1, 2]
     launched = [run for run in runs if run.job_name == CHANGES_JOB and "dagster/sensor_name" not in run.tags]
     assert len(launched) == 1 and launched[0].run_config["ops"]["product_vectors"]["config"]["product_ids"] == [18]
     # The daemon's runs asked the server (no model loaded in them); the CLI backfill loaded its own.

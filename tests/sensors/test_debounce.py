@@ -10,12 +10,17 @@ from sensors.debounce import (
     DebouncePolicy,
     DebounceState,
     LaunchedRun,
+    ProcessedRun,
     advance,
     parse_run_key,
     run_key,
 )
 
-POLICY = DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=5, tick_jitter_s=1.0, read_chunk=3, max_read=100)
+# The trailing-edge rules alone (the leading edge has its own tests below, on LEADING).
+POLICY = DebouncePolicy(
+    quiet_s=30, max_wait_s=300, max_items=5, tick_jitter_s=1.0, read_chunk=3, max_read=100, leading_edge=False
+)
+LEADING = DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=5, tick_jitter_s=1.0, read_chunk=3, max_read=100)
 
 
 class ListSource:
@@ -246,7 +251,7 @@ ORDER = ["a", "b", "c", "d", "e"]
 
 def test_neighbouring_due_keys_of_one_kind_share_a_batch():
     source = ListSource()
-    sensor = Sensor(source, DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=2))
+    sensor = Sensor(source, DebouncePolicy(quiet_s=30, max_wait_s=300, max_items=2, leading_edge=False))
     source.add("a", 1)
     source.add("b", 2)
     source.add("c", 3, 4, 5)  # more than max_items: the whole partition
@@ -273,3 +278,141 @@ def test_a_lost_range_run_is_recovered_for_every_key_it_covers():
     assert again.recovered == ["a", "b"] and again.busy == ["b"]
     assert {k: sorted(p.items) for k, p in again.state.pending.items()} == {"b": [3]}
     assert again.state.gen == {"a": 1, "b": 1}
+
+
+# --- leading edge (issue 11): an isolated change runs at once, a burst still folds -----------------------
+
+
+def test_an_isolated_change_launches_at_once_on_the_leading_edge():
+    source = ListSource()
+    sensor = Sensor(source, LEADING)
+    source.add("a", 1)
+    out = sensor.tick(0)
+    assert launched(out) == {"a": [1]} and out.batches[0].reason == "leading"
+    assert out.batches[0].run_key == run_key("a", out.state.epoch, 0)
+
+
+def test_a_burst_after_a_leading_edge_folds_into_one_run_per_quiet_period():
+    source = ListSource()
+    sensor = Sensor(source, LEADING)
+    launches = []
+    for second in range(0, 25, 5):  # a burst over 20 s
+        source.add("a", second)
+        launches += [(second, b.key, b.items, b.reason) for b in sensor.tick(second).batches]
+    for second in range(30, 120, 5):
+        launches += [(second, b.key, b.items, b.reason) for b in sensor.tick(second).batches]
+    # The first change at once, the rest 30 s after the last one: never two runs within 30 s.
+    assert launches == [(0, "a", [0], "leading"), (50, "a", [5, 10, 15, 20], "quiet")]
+
+
+def test_no_leading_edge_within_a_quiet_period_of_the_last_launch_or_change():
+    source = ListSource()
+    sensor = Sensor(source, LEADING)
+    source.add("a", 1)
+    assert launched(sensor.tick(0)) == {"a": [1]}
+    source.add("a", 2)
+    assert sensor.tick(20).batches == []  # 20 s after the leading run: waits for quiet
+    assert launched(sensor.tick(50)) == {"a": [2]}
+    source.add("a", 3)
+    assert sensor.tick(60).batches == []  # 10 s after the last launch
+    source.add("b", 9)  # another partition is its own edge
+    assert launched(sensor.tick(61)) == {"b": [9]}
+    source.add("a", 4)
+    assert launched(sensor.tick(200)) == {"a": [3, 4]}  # quiet since 60 s... and > quiet since the last run
+    source.add("a", 5)
+    assert launched(sensor.tick(240)) == {"a": [5]}  # 40 s after: an edge again
+    assert "recent" in sensor.cursor and set(DebounceState.from_json(sensor.cursor).recent) == {"a"}
+
+
+def test_a_busy_partition_has_no_leading_edge():
+    source = ListSource()
+    sensor = Sensor(source, LEADING)
+    state = DebounceState.from_json(sensor.tick(0).state.to_json())
+    in_flight = LaunchedRun("a", state.epoch, 0, in_progress=True, position=None)
+    source.add("a", 1)
+    out = sensor.tick(100, runs=[in_flight])
+    assert out.batches == [] and out.busy == ["a"]
+
+
+def test_the_leading_edge_can_be_turned_off():
+    source = ListSource()
+    sensor = Sensor(source, POLICY)
+    source.add("a", 1)
+    assert sensor.tick(0).batches == []
+    assert launched(sensor.tick(30)) == {"a": [1]}
+
+
+def test_old_cursors_without_the_new_fields_still_load():
+    old = json.dumps({"v": 1, "epoch": "e", "position": {"next": 1}, "gen": {"a": 2}, "saved_at": 5.0,
+                      "pending": {"a": {"items": [1], "first": 1.0, "last": 2.0, "changes": 1}}})
+    state = DebounceState.from_json(old)
+    assert state.recent == {} and state.pending["a"].made is None and state.pending["a"].processed_before(5) == 2.0
+
+
+# --- processed by any run (issue 11): a change a run already covered is not launched again -----------------
+
+
+def _processed(by_key):
+    calls = []
+
+    def processed(keys):
+        calls.append(list(keys))
+        return {key: by_key[key] for key in keys if key in by_key}
+
+    return processed, calls
+
+
+def test_changes_a_later_whole_partition_run_processed_are_dropped():
+    source = ListSource()
+    for i in range(3):
+        source.log.append(Change(key="d1", item=i, mark=(len(source.log),), at=100.0))
+    source.log.append(Change(key="d2", item=7, mark=(len(source.log),), at=100.0))
+    processed, calls = _processed({
+        "d1": [ProcessedRun("demo-run", started=110.0, items=None)],  # a run (the demo's) after the changes
+        "d2": [ProcessedRun("old-run", started=90.0, items=None)],  # before them: did not see them
+    })
+    out = advance(None, source, LEADING, [], now=1000.0, processed=processed)
+    assert calls == [["d1", "d2"]]
+    assert out.processed == {"d1": 3} and launched(out) == {"d2": [7]}
+    assert "already processed" in out.summary()
+
+
+def test_a_run_over_some_items_consumes_only_those():
+    source = ListSource()
+    for item in (1, 2, 3):
+        source.log.append(Change(key="s", item=item, mark=(len(source.log),), at=100.0))
+    processed, _ = _processed({"s": [ProcessedRun("r", started=200.0, items=[1, 3, 99])]})
+    out = advance(None, source, LEADING, [], now=300.0, processed=processed)
+    assert out.processed == {} and launched(out) == {"s": [2]}
+
+
+def test_a_run_that_started_before_the_change_was_seen_or_within_the_margin_consumes_nothing():
+    source = ListSource()
+    source.log.append(Change(key="s", item=1, mark=(0,), at=100.0))  # made at 100, seen at 300
+    processed, _ = _processed({"s": [ProcessedRun("r", started=101.5, items=None)]})  # within the 2-s margin
+    out = advance(None, source, LEADING, [], now=300.0, processed=processed)
+    assert launched(out) == {"s": [1]}
+    source.add("t", 5)  # no `at`: only a run that started after the change was seen counts
+    sensor_cursor = out.state.to_json()
+    processed, _ = _processed({"t": [ProcessedRun("r", started=350.0, items=None)]})
+    out = advance(sensor_cursor, source, POLICY, [], now=400.0, processed=processed)
+    assert out.state.pending["t"].items == {5}
+    lookups, calls = _processed({"t": [ProcessedRun("r2", started=400.5, items=None)]})
+    out = advance(out.state.to_json(), source, POLICY, [], now=420.0, processed=lookups)
+    assert calls == [] and "t" in out.state.pending  # runs are looked up only when a partition is due
+    out = advance(out.state.to_json(), source, POLICY, [], now=431.0, processed=lookups)
+    assert calls == [["t"]] and out.processed == {"t": 1} and "t" not in out.state.pending and out.batches == []
+
+
+def test_a_partition_that_is_not_ready_is_held_with_its_changes():
+    source = ListSource()
+    source.add("2099-01-01", 1)
+    source.add("2025-01-01", 2)
+    ready = lambda key: key <= "2026-12-03"  # noqa: E731
+    sensor_cursor = None
+    out = advance(sensor_cursor, source, LEADING, [], now=0.0, ready=ready)
+    assert launched(out) == {"2025-01-01": [2]} and out.held == ["2099-01-01"]
+    out = advance(out.state.to_json(), source, LEADING, [], now=400.0, ready=ready)
+    assert out.batches == [] and out.state.pending["2099-01-01"].items == {1}  # kept, past max wait too
+    out = advance(out.state.to_json(), source, LEADING, [], now=500.0, ready=lambda key: True)  # its day came
+    assert launched(out) == {"2099-01-01": [1]}

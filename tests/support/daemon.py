@@ -34,6 +34,9 @@ def embedded_env(base: Path, **overrides: str) -> dict[str, str]:
         "TRANSFORMERS_OFFLINE": "1",
         "REDIS_URL": "",
         "ALERT_WEBHOOK_URL": "",
+        # Issue 11: an unset RATES_URL is the provider's public URL; offline, a schedule tick reads the snapshot.
+        "RATES_URL": (ROOT / "resources" / "rates" / "snapshots" / "cbr_daily.xml").as_uri(),
+        "RATES_MAX_AGE_DAYS": "-1",
     }
     env.update(overrides)
     return env
