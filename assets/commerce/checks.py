@@ -1,7 +1,6 @@
 """Check names of the commerce domain (constants: referenced by assets, jobs and tests)."""
 
 RATES_COMPLETE = "rates_complete"
-RATES_POSITIVE_FINITE = "rates_positive_and_finite"
 RATES_MOVES_PLAUSIBLE = "rates_moves_plausible"
 RATE_SET_USABLE = "latest_rate_set_usable"
 PRICES_CONVERTED = "prices_converted"

@@ -1,20 +1,20 @@
-"""Business rules over rate sets: completeness, sanity, plausible moves, staleness. Plain functions."""
+"""Business rules over rate sets: completeness, plausible moves, usability for repricing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Mapping
 
-from assets.commerce.rates_store import StoredRates
+from sqlalchemy import Connection
+
+from assets.commerce.rates_store import StoredRates, load_latest, load_latest_complete
+from resources.rates import PROVIDERS
 
 
 def missing_currencies(rates: Mapping[str, Decimal], required: list[str]) -> list[str]:
     return sorted(code for code in required if code not in rates)
-
-
-def insane_rates(rates: Mapping[str, Decimal]) -> dict[str, str]:
-    return {code: str(rate) for code, rate in rates.items() if not rate.is_finite() or rate <= 0}
 
 
 def large_moves(
@@ -32,24 +32,38 @@ def large_moves(
 
 
 def usability_problems(
-    stored: StoredRates | None, needed: list[str], max_age_hours: float, now: datetime | None = None
+    complete: StoredRates | None, newest: StoredRates | None, needed: list[str], max_age_days: int, today: date
 ) -> list[str]:
-    """Why a rate set must not be used for repricing (empty when it may)."""
-    if stored is None:
-        return ["no rate set has been stored yet: materialize currency_rates first"]
-    problems = []
-    now = now or datetime.now(timezone.utc)
-    fetched = stored.fetched_at if stored.fetched_at.tzinfo else stored.fetched_at.replace(tzinfo=timezone.utc)
-    age = now - fetched
-    if age > timedelta(hours=max_age_hours):
-        problems.append(
-            f"rate set {stored.partition_key} was fetched {age.total_seconds() / 3600:.1f} h ago "
-            f"(limit {max_age_hours:g} h)"
-        )
-    missing = missing_currencies(stored.rates, needed)
-    if missing:
-        problems.append(f"rate set {stored.partition_key} lacks {', '.join(missing)}")
-    insane = insane_rates(stored.rates)
-    if insane:
-        problems.append(f"rate set {stored.partition_key} has non-positive rates {insane}")
-    return problems
+    """Why repricing must not run (empty when it may), judging the newest complete set `complete`.
+
+    Staleness is the rate date against `today` in the provider's calendar, not the fetch time: a feed
+    that keeps answering the same old document looks fresh by fetch time. max_age_days < 0 = never stale."""
+    if complete is None:
+        if newest is None:
+            return ["no rate set has been stored yet: materialize currency_rates first"]
+        missing = ", ".join(missing_currencies(newest.rates, needed))
+        return [f"no complete rate set stored: the newest, {newest.partition_key}, lacks {missing}"]
+    age_days = (today - complete.rate_date).days
+    if 0 <= max_age_days < age_days:
+        return [
+            f"rate set {complete.partition_key} is dated {complete.rate_date}, {age_days} days before {today} "
+            f"(limit {max_age_days} days)"
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class Assessment:
+    complete: StoredRates | None  # what repricing would use
+    newest: StoredRates | None
+    today: date | None
+    problems: list[str]
+
+
+def assess_stored_rates(conn: Connection, needed: list[str], max_age_days: int, now: datetime) -> Assessment:
+    """The newest complete stored set and why it must not be used (judged in its provider's calendar)."""
+    complete = load_latest_complete(conn, needed)
+    newest = load_latest(conn)
+    judged = complete or newest
+    today = PROVIDERS[judged.provider].date_at(now) if judged and judged.provider in PROVIDERS else now.date()
+    return Assessment(complete, newest, today, usability_problems(complete, newest, needed, max_age_days, today))

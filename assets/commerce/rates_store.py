@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -17,6 +17,7 @@ class StoredRates:
     partition_key: str
     provider: str
     base: str
+    rate_date: date
     fetched_at: datetime
     rates: dict[str, Decimal]
 
@@ -47,6 +48,7 @@ def load_partition(conn: Connection, partition_key: str) -> StoredRates | None:
             currency_rate.c.rate,
             currency_rate.c.base_currency,
             currency_rate.c.provider,
+            currency_rate.c.rate_date,
             currency_rate.c.fetched_at,
         ).where(currency_rate.c.partition_key == partition_key)
     ).all()
@@ -56,6 +58,7 @@ def load_partition(conn: Connection, partition_key: str) -> StoredRates | None:
         partition_key=partition_key,
         provider=rows[0].provider,
         base=rows[0].base_currency,
+        rate_date=rows[0].rate_date,
         fetched_at=rows[0].fetched_at,
         rates={row.currency: Decimal(str(row.rate)) for row in rows},
     )
@@ -71,4 +74,18 @@ def latest_partition_key(conn: Connection, before: str | None = None) -> str | N
 
 def load_latest(conn: Connection, before: str | None = None) -> StoredRates | None:
     key = latest_partition_key(conn, before)
+    return load_partition(conn, key) if key else None
+
+
+def load_latest_complete(conn: Connection, needed: list[str]) -> StoredRates | None:
+    """The newest stored set holding every currency in `needed`: an incomplete newer set (kept for the
+    operator to inspect) never stands in the way of repricing from the last complete one."""
+    key = conn.execute(
+        select(currency_rate.c.partition_key)
+        .where(currency_rate.c.currency.in_(needed))
+        .group_by(currency_rate.c.partition_key)
+        .having(func.count() == len(set(needed)))
+        .order_by(currency_rate.c.partition_key.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     return load_partition(conn, key) if key else None

@@ -1,17 +1,16 @@
 """`repriced_products`: product prices in the store currency from the newest usable rate set."""
 
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 from sqlalchemy import func, select
 
 from appdb.tables import product
 from assets.commerce import checks
-from assets.commerce.rate_rules import usability_problems
-from assets.commerce.rates_store import load_latest
+from assets.commerce.rate_rules import assess_stored_rates
 from assets.commerce.repricing import reprice_products
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
-from datetime import timedelta
 
 
 @dg.asset(
@@ -20,7 +19,8 @@ from datetime import timedelta
     deps=[dg.AssetDep("currency_rates", partition_mapping=dg.LastPartitionMapping())],
     kinds={"sql"},
     description=(
-        "Product prices converted from source_price/source_currency into STORE_CURRENCY (table product); "
+        "Product prices converted from source_price/source_currency into STORE_CURRENCY (table product) from "
+        "the newest complete rate set; "
         "replaces seed 000's currency-update-prices."
     ),
     check_specs=[
@@ -34,10 +34,10 @@ def repriced_products(
     context: dg.AssetExecutionContext, database: DatabaseResource, commerce: CommerceSettings
 ) -> dg.MaterializeResult:
     with database.connect() as conn:
-        stored = load_latest(conn)
-    problems = usability_problems(stored, commerce.currencies_needed, commerce.max_rate_age_hours)
-    if problems:
-        raise dg.Failure(description="refusing to reprice: " + "; ".join(problems))
+        found = assess_stored_rates(conn, commerce.currencies_needed, commerce.max_rate_age_days, datetime.now(timezone.utc))
+    if found.problems:
+        raise dg.Failure(description="refusing to reprice: " + "; ".join(found.problems))
+    stored = found.complete
 
     report = reprice_products(database.engine, stored.partition_key, commerce.store_currency, commerce.reprice_chunk_rows)
     context.log.info(
@@ -59,6 +59,8 @@ def repriced_products(
     return dg.MaterializeResult(
         metadata={
             "rate_partition": report.partition_key,
+            "rate_date": stored.rate_date.isoformat(),
+            "newer_incomplete_set_skipped": found.newest.partition_key if found.newest.partition_key != stored.partition_key else "none",
             "store_currency": report.store_currency,
             "rows_changed": report.changed,
             "rows_unchanged": report.unchanged,

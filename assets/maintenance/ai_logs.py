@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, func, select
 
 from appdb.tables import ai_processing_log
-from assets.maintenance.retention import delete_in_batches, retention_cutoff
+from assets.maintenance.retention import BatchErrors, delete_in_batches, retention_cutoff
 
 FINAL_STATUSES = ("completed", "approved")
 
@@ -29,6 +29,7 @@ class AiLogCleanupReport:
     deleted_by_status: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
     statements: int = 0
+    errors: BatchErrors = field(default_factory=BatchErrors)
     duration_s: float = 0.0
 
 
@@ -56,6 +57,8 @@ def cleanup_ai_logs(
     if dry_run:
         report.deleted = sum(report.deleted_by_status.values())
     else:
-        report.deleted, report.statements = delete_in_batches(engine, ai_processing_log, deletable, batch_rows)
+        report.deleted, report.statements = delete_in_batches(
+            engine, ai_processing_log, deletable, batch_rows, report.errors
+        )
     report.duration_s = time.perf_counter() - started
     return report

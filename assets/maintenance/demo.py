@@ -33,7 +33,8 @@ def demo_maintenance(instance: dg.DagsterInstance, defs: dg.Definitions) -> list
     lines = [
         f"cleanup_scraper_sessions_job (dry run, {sessions['retention_days']} days): would delete "
         f"{sessions['would_delete']} of {sessions['scanned']} sessions and {sessions['would_delete_logs']} logs; "
-        f"keeps {sessions['kept_running']} old but running, {sessions['kept_within_retention']} recent",
+        f"keeps {sessions['kept_running']} old but running, {sessions['kept_within_retention']} recent; "
+        f"{sessions['stale_running']} stale (running > {sessions['stale_hours']:g} h)",
         f"cleanup_ai_logs_job (dry run, {ai['retention_days']} days): would delete {ai['would_delete']} of "
         f"{ai['scanned']} logs (completed {ai.get('would_delete_completed', 0)}, approved "
         f"{ai.get('would_delete_approved', 0)}); keeps "

@@ -5,7 +5,9 @@ case-folded (so Cyrillic and other non-ASCII titles compare case-insensitively t
 `lower()` on SQLite would not). Only groups holding both an `api` product and `scraped` products
 merge: the lowest-id `api` product that is not itself merged is the main one, and every `scraped`
 product of the group gets `merged_into_id` = main (and a new `updated_at`, so the next vector run
-drops its vectors). Always the whole catalog; a second run changes nothing; merges are never undone.
+drops its vectors). A product whose title is empty or only whitespace is never grouped: an empty
+title says nothing about what the product is. Always the whole catalog; a second run changes nothing;
+merges are never undone.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, bindparam, select, update
 
 from appdb.tables import product
+from assets.maintenance.retention import BATCH_ERRORS, BatchErrors
 
 STREAM_ROWS = 10_000
 UPDATE_BATCH = 1000
@@ -45,13 +48,16 @@ class DuplicateReport:
     groups_single_source: int = 0  # duplicates that stay: only api or only scraped products
     scraped_merged: int = 0  # scraped products given a (new) merged_into_id; would be, on a dry run
     scraped_already_merged: int = 0
+    untitled: int = 0  # products with an empty or whitespace title: never grouped
     groups: list[MergeGroup] = field(default_factory=list)  # the first GROUPS_LISTED, by main id
+    errors: BatchErrors = field(default_factory=BatchErrors)  # UPDATE batches that failed (the rest went on)
     duration_s: float = 0.0
 
 
-def _key(title: str | None) -> bytes:
-    # A 16-byte digest instead of the title keeps memory flat on a large catalog.
-    return hashlib.blake2b(normalize_title(title).encode(), digest_size=16).digest()
+def _key(title: str | None) -> bytes | None:
+    """A 16-byte digest of the normalized title (memory stays flat on a large catalog); None when empty."""
+    normalized = normalize_title(title)
+    return hashlib.blake2b(normalized.encode(), digest_size=16).digest() if normalized else None
 
 
 def merge_duplicates(engine: Engine, *, dry_run: bool = False, now: datetime | None = None) -> DuplicateReport:
@@ -64,7 +70,11 @@ def merge_duplicates(engine: Engine, *, dry_run: bool = False, now: datetime | N
         for rows in conn.execution_options(yield_per=STREAM_ROWS).execute(query).partitions():
             for pid, title, source, merged_into in rows:
                 report.products_scanned += 1
-                group = groups.setdefault(_key(title), [0, None, []])
+                key = _key(title)
+                if key is None:
+                    report.untitled += 1
+                    continue
+                group = groups.setdefault(key, [0, None, []])
                 group[0] += 1
                 if source == "api":
                     if merged_into is None and group[1] is None:
@@ -96,8 +106,13 @@ def merge_duplicates(engine: Engine, *, dry_run: bool = False, now: datetime | N
             .values(merged_into_id=bindparam("main_id"), updated_at=now or datetime.now(timezone.utc))
         )
         for start in range(0, len(changes), UPDATE_BATCH):
-            with engine.begin() as conn:
-                conn.execute(statement, changes[start : start + UPDATE_BATCH])
+            batch = changes[start : start + UPDATE_BATCH]
+            try:
+                with engine.begin() as conn:
+                    conn.execute(statement, batch)
+            except BATCH_ERRORS as exc:  # counted; the other batches go on, a re-run retries these
+                report.errors.add(f"products {batch[0]['pid']}..{batch[-1]['pid']}", exc)
+                report.scraped_merged -= len(batch)
 
     listed = sorted(merged)[:GROUPS_LISTED]
     if listed:

@@ -4,7 +4,8 @@ import dagster as dg
 from pydantic import Field
 
 from assets.maintenance.duplicates import merge_duplicates
-from assets.maintenance.reporting import md_table, removed_key
+from assets.maintenance.reporting import removed_key, report_or_fail
+from assets.metadata import md_table
 from resources.database import DatabaseResource
 
 
@@ -14,8 +15,8 @@ class FindMergeDuplicatesConfig(dg.Config):
 
 
 @dg.op(
-    description="Group the whole catalog by normalized title; in groups with api and scraped products, point the "
-    "scraped ones at the lowest-id api product (merged_into_id).",
+    description="Group the whole catalog by normalized title (empty titles never group); in groups with api and "
+    "scraped products, point the scraped ones at the lowest-id api product (merged_into_id).",
     out=dg.Out(dg.Nothing),
 )
 def find_merge_duplicates_op(
@@ -31,7 +32,8 @@ def find_merge_duplicates_op(
         [g.title, g.main_id, ", ".join(map(str, g.scraped_ids)), ", ".join(map(str, g.newly_merged)) or "-"]
         for g in report.groups
     ]
-    context.add_output_metadata(
+    report_or_fail(
+        context,
         {
             "dry_run": config.dry_run,
             "scanned": report.products_scanned,
@@ -40,7 +42,7 @@ def find_merge_duplicates_op(
             removed_key(config.dry_run, "merged"): report.scraped_merged,
             "kept_already_merged": report.scraped_already_merged,
             "kept_single_source_groups": report.groups_single_source,
-            "errors": 0,
+            "kept_untitled": report.untitled,
             "groups": md_table(
                 ["normalized title", "main (api) id", "scraped ids", "newly merged"],
                 rows,
@@ -48,7 +50,9 @@ def find_merge_duplicates_op(
                 limit=config.groups_listed,
             ),
             "duration_seconds": round(report.duration_s, 3),
-        }
+        },
+        report.errors,
+        "UPDATE",
     )
 
 

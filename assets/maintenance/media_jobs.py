@@ -7,8 +7,17 @@ import dagster as dg
 from pydantic import Field
 
 from assets.maintenance.media_refs import load_references, referenced_among
-from assets.maintenance.orphans import OrphanRules, OrphanScan, remove_orphans, restore_quarantined, scan_orphans
-from assets.maintenance.reporting import md_errors, md_list, md_table, removed_key
+from assets.maintenance.orphans import (
+    OrphanOutcome,
+    OrphanRules,
+    OrphanScan,
+    purge_expired_quarantine,
+    remove_orphans,
+    restore_quarantined,
+    scan_orphans,
+)
+from assets.maintenance.reporting import removed_key
+from assets.metadata import md_errors, md_list, md_table
 from resources.database import DatabaseResource
 from resources.maintenance import MaintenanceSettings
 from resources.media import MediaResource
@@ -126,9 +135,20 @@ def cleanup_orphaned_media_op(
         context.add_output_metadata(metadata)
         return
     if scan.cap_exceeded:
+        # The cap guards against a broken reference query; expired quarantine does not depend on it.
+        purge = OrphanOutcome()
+        purge_expired_quarantine(store, scan, purge, context.log.info)
+        metadata.update(
+            {
+                "purged": len(purge.purged),
+                "errors": len(purge.purge_errors),
+                "error_keys": md_errors(purge.purge_errors),
+            }
+        )
         raise dg.Failure(
             description=f"{scan.candidate_count} orphans exceed the cap of {scan.cap} "
-            f"(min({rules.max_fraction:g} x {scan.objects} objects, {rules.max_count})): nothing was deleted. "
+            f"(min({rules.max_fraction:g} x {scan.objects} objects, {rules.max_count})): no orphan was removed "
+            f"(expired quarantine purged: {len(purge.purged)}). "
             "Check the database references; raise max_delete_fraction/max_delete_count for one run if expected.",
             metadata=metadata,
         )

@@ -210,6 +210,13 @@ def remove_orphans(
             log(f"{verb} {len(done)} orphaned media objects: " + ", ".join(done))
         for key, error in errors.items():
             log(f"could not remove {key!r}: {error}")
+    purge_expired_quarantine(store, scan, outcome, log)
+    return outcome
+
+
+def purge_expired_quarantine(store: MediaStore, scan: OrphanScan, outcome: OrphanOutcome, log: Log) -> None:
+    """Delete quarantined objects past their retention. Independent of the references (they were orphans
+    when quarantined and nobody restored them), so it also runs when the orphan cap stops the run."""
     for batch in _batches(scan.quarantine_expired):
         errors = store.delete_many(batch)
         outcome.purge_errors.update(errors)
@@ -217,7 +224,6 @@ def remove_orphans(
         outcome.purged += done
         if done:
             log(f"purged {len(done)} expired quarantined objects: " + ", ".join(done))
-    return outcome
 
 
 @dataclass

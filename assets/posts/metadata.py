@@ -1,15 +1,6 @@
-"""The operator's view of the posts runs: counts, reasons with examples, timings."""
+"""The operator's view of the posts runs (timings and lists: assets.metadata)."""
 
 from __future__ import annotations
-
-from collections import Counter
-
-import dagster as dg
-
-
-def timings_md(timings: Counter, total_s: float) -> dg.MetadataValue:
-    rows = "\n".join(f"| {phase} | {seconds:.3f} |" for phase, seconds in sorted(timings.items()))
-    return dg.MetadataValue.md(f"| phase | seconds |\n|---|---:|\n{rows}\n| **total** | {total_s:.3f} |")
 
 
 def days_label(days: list[str]) -> str:

@@ -7,8 +7,10 @@ import dagster as dg
 from pydantic import Field
 
 from assets.posts.links import enrich_links
-from assets.posts.metadata import days_label, timings_md
+from assets.metadata import timings_md
+from assets.posts.metadata import days_label
 from assets.posts.partitioning import window_of
+from assets.posts.schedules import DAY_CLOSED_BY
 from assets.posts.sources import POSTS_SOURCE
 from orchestration.partitions import POSTS_PARTITIONS
 from resources.database import DatabaseResource
@@ -37,6 +39,7 @@ with warnings.catch_warnings():
         ),
         metadata={"dagster/table_name": "post_enrichment"},
         tags={"dagster/max_runtime": str(3 * 3600)},
+        freshness_policy=DAY_CLOSED_BY,  # a day's posts are late when not closed by 02:00 UTC (schedules.py)
     )
     def post_link_enrichments(
         context: dg.AssetExecutionContext,

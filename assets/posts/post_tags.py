@@ -8,8 +8,10 @@ import dagster as dg
 from pydantic import Field
 
 from assets.posts import checks
-from assets.posts.metadata import days_label, timings_md
+from assets.metadata import timings_md
+from assets.posts.metadata import days_label
 from assets.posts.partitioning import day_window, window_of
+from assets.posts.schedules import DAY_CLOSED_BY
 from assets.posts.sources import POSTS_SOURCE
 from assets.posts.tagging import tag_posts, unpersisted_tagged_posts
 from orchestration.partitions import POSTS_PARTITIONS
@@ -45,6 +47,7 @@ def build_post_tags(pool: str | None) -> tuple[dg.AssetsDefinition, dg.AssetChec
             ),
             metadata={"dagster/table_name": "post_enrichment"},
             tags={"dagster/max_runtime": str(3 * 3600)},
+            freshness_policy=DAY_CLOSED_BY,  # a day's posts are late when not closed by 02:00 UTC (schedules.py)
         )
         def post_tags(
             context: dg.AssetExecutionContext,

@@ -6,7 +6,8 @@ import warnings
 import dagster as dg
 from pydantic import Field
 
-from assets.posts.metadata import days_label, timings_md
+from assets.metadata import timings_md
+from assets.posts.metadata import days_label
 from assets.posts.partitioning import window_of
 from assets.posts.vectors import PAYLOAD_INDEXES, TEXT, PostVectorSync
 from orchestration.partitions import POSTS_PARTITIONS
@@ -29,14 +30,15 @@ def build_post_vectors(pool: str | None) -> dg.AssetsDefinition:
             group_name="posts",
             partitions_def=POSTS_PARTITIONS,
             backfill_policy=dg.BackfillPolicy.single_run(),
-            deps=["post_tags"],
+            deps=["post_tags", "post_link_enrichments"],
             pool=pool,
             kinds={"qdrant", "pytorch"},
             description=(
                 "One point per live post of the day in the Qdrant collection POSTS_COLLECTION: a text vector of "
-                "the post with its tags, payload channel, posted_at, tags and expires_at (posted_at + "
-                "POST_TTL_DAYS); deterministic ids, only changed posts embedded again, expired or deleted posts' "
-                "points removed. Replaces seed 001's indexing_task (Qdrant part)."
+                "the post with its tags and the main text of its fetched links (at most 1,000 characters per page, "
+                "3,000 in all), payload channel, posted_at, tags, links and expires_at (posted_at + "
+                "POST_TTL_DAYS); deterministic ids, only changed posts (text, tags or linked pages) embedded "
+                "again, expired or deleted posts' points removed. Replaces seed 001's indexing_task (Qdrant part)."
             ),
             tags={"dagster/max_runtime": str(3 * 3600)},
         )
@@ -82,6 +84,7 @@ def build_post_vectors(pool: str | None) -> dg.AssetsDefinition:
                     "points_unchanged": report.unchanged,
                     "posts_expired": report.expired_skipped,
                     "posts_without_tags": report.without_tags,
+                    "posts_with_link_text": report.with_link_text,
                     "points_deleted": report.deleted.total(),
                     "deleted_by_reason": report.deleted.markdown(),
                     "timings": timings_md(report.timings, duration),

@@ -1,8 +1,11 @@
 """Bring the post points of a time window up to date in Qdrant: the logic behind `post_vectors`.
 
 One point per live post: id uuid5("post:<id>") (the same on every run), a `text` vector of the post
-with its tags, and a payload with channel, posted_at, day, tags, expires_at (posted_at + TTL, epoch
-seconds) and `content_hash` (of the model, the embedded text and the payload). The stored hash is
+with its tags and the main text of the pages it links to (`post_link_enrichments`; bounded:
+LINK_TEXT_CHARS per page, LINKS_TEXT_CHARS in all, after the post's own text so a model that truncates
+keeps the post), and a payload with channel, posted_at, day, tags, links (the URLs whose text was
+embedded), expires_at (posted_at + TTL, epoch seconds) and `content_hash` (of the model, the embedded
+text and the payload: a changed linked page re-embeds the post). The stored hash is
 read back from the points themselves, so only posts whose text, tags or dates changed are embedded
 again. Posts already expired get no point (their old one is removed), and points of the window's days
 whose post is gone are removed too.
@@ -20,6 +23,7 @@ from sqlalchemy import Engine, and_, select
 
 from appdb.tables import post, post_enrichment
 from assets.posts.grounding import data_hash
+from assets.posts.links import CRAWL
 from assets.posts.report import Tally
 from assets.posts.store import as_utc, day_key, in_window, iter_pages
 from resources.vectors import point_id
@@ -29,6 +33,9 @@ PAGE_ROWS = 512
 EXPIRED = "expired"
 POST_GONE = "post_gone"
 PAYLOAD_INDEXES = {"day": "keyword", "expires_at": "integer", "channel": "keyword", "tags": "keyword"}
+# Linked pages add context, not the bulk of the vector: a small embedding model reads ~256 tokens.
+LINK_TEXT_CHARS = 1_000
+LINKS_TEXT_CHARS = 3_000
 
 
 class Embedder(Protocol):
@@ -41,8 +48,30 @@ def post_point_id(post_id: int) -> str:
     return point_id("post", post_id)
 
 
-def embedded_text(text: str, tags: list[str]) -> str:
-    return f"{text}\n\nTags: {', '.join(tags)}" if tags else text
+def linked_text(crawl: dict | None) -> tuple[str, list[str]]:
+    """Title and main text of the post's fetched links (failed ones skipped), whitespace collapsed,
+    at most LINK_TEXT_CHARS each and LINKS_TEXT_CHARS in all; and the URLs that contributed."""
+    parts: list[str] = []
+    urls: list[str] = []
+    budget = LINKS_TEXT_CHARS
+    for link in (crawl or {}).get("links", []):
+        if budget <= 0:
+            break
+        if not link.get("ok"):
+            continue
+        body = " ".join(" ".join(filter(None, [link.get("title"), link.get("text")])).split())
+        body = body[: min(LINK_TEXT_CHARS, budget)]
+        if body:
+            parts.append(body)
+            urls.append(link.get("url", ""))
+            budget -= len(body)
+    return "\n".join(parts), urls
+
+
+def embedded_text(text: str, tags: list[str], links_text: str = "") -> str:
+    """The post first (a model that truncates keeps it), then its tags, then what its links say."""
+    embedded = f"{text}\n\nTags: {', '.join(tags)}" if tags else text
+    return f"{embedded}\n\nLinks:\n{links_text}" if links_text else embedded
 
 
 @dataclass
@@ -55,15 +84,23 @@ class VectorReport:
     unchanged: int = 0
     expired_skipped: int = 0
     without_tags: int = 0
+    with_link_text: int = 0  # posts whose vector includes the text of at least one linked page
     deleted: Tally = field(default_factory=Tally)
     timings: Counter = field(default_factory=Counter)
 
 
 def _posts_query(start: datetime, end: datetime):
     enrichment = post_enrichment.alias("enrichment")
+    crawl = post_enrichment.alias("crawl")
     return (
-        select(post.c.id, post.c.channel, post.c.text, post.c.posted_at, enrichment.c.data.label("tags"))
-        .select_from(post.outerjoin(enrichment, and_(enrichment.c.post_id == post.c.id, enrichment.c.kind == "tags")))
+        select(
+            post.c.id, post.c.channel, post.c.text, post.c.posted_at,
+            enrichment.c.data.label("tags"), crawl.c.data.label("crawl"),
+        )
+        .select_from(
+            post.outerjoin(enrichment, and_(enrichment.c.post_id == post.c.id, enrichment.c.kind == "tags"))
+            .outerjoin(crawl, and_(crawl.c.post_id == post.c.id, crawl.c.kind == CRAWL))
+        )
         .where(in_window(start, end))
     )
 
@@ -71,13 +108,15 @@ def _posts_query(start: datetime, end: datetime):
 def _plan(row, ttl: timedelta, model: str) -> tuple[str, dict, str]:
     posted_at = as_utc(row.posted_at)
     tags = list((row.tags or {}).get("tags") or [])
-    text = embedded_text(row.text, tags)
+    links_text, links = linked_text(row.crawl)
+    text = embedded_text(row.text, tags, links_text)
     payload = {
         "post_id": row.id,
         "channel": row.channel,
         "posted_at": posted_at.isoformat(),
         "day": day_key(posted_at),
         "tags": tags,
+        "links": links,
         "expires_at": int((posted_at + ttl).timestamp()),
     }
     payload["content_hash"] = data_hash({"model": model, "text": text, "payload": payload})
@@ -144,6 +183,7 @@ class PostVectorSync:
         todo = []
         for pid, text, payload, content_hash in plans:
             report.without_tags += not payload["tags"]
+            report.with_link_text += bool(payload["links"])
             if not self.force and existing.get(pid) == content_hash:
                 report.unchanged += 1
                 continue

@@ -43,10 +43,17 @@ class CatalogProduct:
     def text(self) -> str:
         return product_text(self)
 
+    def exclusion_unless(self, pinned: "set[int] | frozenset[int]") -> str | None:
+        """`exclusion`, except that a product indexed on request (`pinned`) keeps its point while unavailable."""
+        return self._exclusion(ignore_availability=self.id in pinned)
+
     @property
     def exclusion(self) -> str | None:
         """Why this product must have no point (None: it must have one)."""
-        if not self.is_available:
+        return self._exclusion(ignore_availability=False)
+
+    def _exclusion(self, ignore_availability: bool) -> str | None:
+        if not self.is_available and not ignore_availability:
             return UNAVAILABLE
         if self.merged_into_id is not None:
             return MERGED

@@ -1,6 +1,7 @@
 """Run configuration of `product_vectors` (launchpad, CLI `-c`, sensors' run_config).
 
-Shape used by sensors: {"ops": {"product_vectors": {"config": {"product_ids": [1, 2]}}}}.
+Shape used by sensors: {"ops": {"product_vectors": {"config": {"changed_ids": [1, 2]}}}}; an operator's
+re-index of some products (even unavailable ones): {"config": {"product_ids": [946, 947]}}.
 """
 
 import dagster as dg
@@ -14,8 +15,17 @@ class ProductVectorsConfig(dg.Config):
     product_ids: list[int] = Field(
         default=[],
         description=(
-            "Only these products (those in the run's shards), even when unavailable; ids of deleted, "
-            "merged or unavailable products have their points removed. Empty = the whole shard."
+            "Only these products (those in the run's shards), indexed even when unavailable (the seed's "
+            "--product-id): such a product stays indexed, and expected by the coverage check, while it stays "
+            "unavailable. Ids of deleted, merged or text-less products have their points removed. "
+            "Empty (and no changed_ids) = the whole shard."
+        ),
+    )
+    changed_ids: list[int] = Field(
+        default=[],
+        description=(
+            "Only these products (those in the run's shards), by the usual rules: unavailable, merged, "
+            "deleted ones lose their points. What product_changes_sensor sends."
         ),
     )
     text_batch_size: int = Field(default=256, description="Products read, texted and embedded per text batch.")

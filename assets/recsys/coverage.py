@@ -1,8 +1,9 @@
 """Does a shard's part of the collection match the catalog? The plain logic of the `vector_coverage` check.
 
-missing: a product that should have a point has none. stale: its point or its bookkeeping was built
+missing: a product that should have a point has none (an unavailable product indexed on request, see
+product_vector_pin, should have one). stale: its point or its bookkeeping was built
 from something other than the product as it is now (text, payload, image file, model), or the
-bookkeeping disagrees with the point. extra: a point for a product that must not have one.
+bookkeeping disagrees with the point, or the last read of its image failed (storage error). extra: a point for a product that must not have one.
 Re-materializing the shard fixes every one of them.
 """
 
@@ -14,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from assets.recsys.catalog import DELETED, iter_shard_products, payload_hash, product_payload, text_hash
-from assets.recsys.images import MediaIndex
+from assets.recsys.images import TRANSIENT, MediaIndex
 from assets.recsys.points import scan_shard
-from assets.recsys.vector_sync import Tally, state_rows
+from assets.recsys.vector_sync import Tally, pinned_ids, state_rows
 
 
 @dataclass
@@ -61,6 +62,8 @@ def _stale_reason(p, point, state, fingerprint, text_model: str, image_model: st
         return "bookkeeping_differs"
     if not p.image_key:
         return "image_removed" if point.image_hash else None
+    if state["image_error"] in TRANSIENT:
+        return "image_read_failed"  # a storage error: the next run reads it again
     if state["image_fingerprint"] != fingerprint:
         return "image_changed"
     if point.image_hash is not None and point.image_model != image_model:
@@ -77,13 +80,14 @@ def shard_coverage(
     result = ShardCoverage(shard)
     points = scan_shard(client, collection, shards, shard)
     state = state_rows(engine, shards, shard, None)
+    pinned = pinned_ids(engine, shards, shard, None)  # unavailable, indexed on request: expected, not extra
     result.points = len(points)
     seen: set[int] = set()
     for products in iter_shard_products(engine, shards, shard, page=page):
         media.prepare([p.image_key for p in products if p.image_key])
         for p in products:
             seen.add(p.id)
-            reason = p.exclusion
+            reason = p.exclusion_unless(pinned)
             if reason is not None:
                 if p.id in points:
                     result.extra.add(reason, p.id)

@@ -14,10 +14,14 @@ from resources.media import MediaStore
 
 # Why an image gave no vector (metadata keys; also stored in product_vector_state.image_error).
 MISSING = "missing"
-CORRUPT = "corrupt"
+CORRUPT = "corrupt"  # read, and failed to decode
 NOT_AN_IMAGE = "not_an_image"
 TOO_LARGE = "too_large"
-UNREADABLE = "unreadable"
+# Reading failed (timeout, refused connection, 5xx, permissions): the storage's problem, not the file's.
+# The same file is read again by the next run; the product keeps its last good image vector meanwhile.
+STORAGE_ERROR = "storage_error"
+UNREADABLE = "unreadable"  # what earlier versions recorded for a storage error: retried too
+TRANSIENT = frozenset({STORAGE_ERROR, UNREADABLE})
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -76,8 +80,8 @@ def read_image(store: MediaStore, key: str) -> LoadedImage:
         data = store.read_bytes(key)
     except FileNotFoundError:  # every MediaStore backend says "no such key" this way
         return LoadedImage(key, error=MISSING, detail="no such object")
-    except Exception as exc:  # noqa: BLE001 - any storage failure of one image is that image's problem
-        return LoadedImage(key, error=UNREADABLE, detail=f"{exc.__class__.__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any storage failure: this image waits for the next run
+        return LoadedImage(key, error=STORAGE_ERROR, detail=f"{exc.__class__.__name__}: {exc}")
     if len(data) > MAX_IMAGE_BYTES:
         return LoadedImage(key, digest=sha(data), error=TOO_LARGE, detail=f"{len(data)} bytes")
     return LoadedImage(key, digest=sha(data), data=data)

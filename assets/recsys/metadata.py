@@ -41,6 +41,7 @@ def sync_metadata(report: SyncReport, image_embedder, vectors, collection: str, 
         "skipped_by_reason": _reasons_md(report.excluded),
         "images_skipped": report.image_skipped.total(),
         "images_skipped_by_reason": _reasons_md(report.image_skipped),
+        "images_retry_next_run": report.image_retry,  # storage errors: read again by the next run
         "ids_outside_run_shards": _reasons_md(report.skipped),
         "verified_shards": ", ".join(map(str, report.verified_shards)) or "none",
         "trusted_shards": ", ".join(map(str, report.trusted_shards)) or "none",

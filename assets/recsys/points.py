@@ -96,6 +96,11 @@ class WriteBatch:
             + len(self.deletes)
         )
 
+    def product_ids(self) -> list[int]:
+        """Every product whose point this batch changes."""
+        ids = {pid for pid, *_ in self.creates} | {pid for pid, _ in self.vector_updates} | {pid for pid, _ in self.payloads}
+        return sorted(ids | set(self.image_removals) | set(self.deletes))
+
     def requests(self, chunk: int) -> list[list[Any]]:
         """Operations grouped into requests of about `chunk` points each. `upsert` only creates points
         (on an existing point it would replace the whole point, dropping the named vector not given);

@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.recsys import checks
-from assets.recsys.cache_invalidation import invalidate_if_dirty, mark_dirty
+from assets.recsys.cache_invalidation import invalidate_owed, mark_dirty, owe
 from assets.recsys.config import ProductVectorsConfig
 from assets.recsys.coverage import shard_coverage
 from assets.recsys.images import MediaIndex
@@ -73,23 +73,27 @@ def build_product_vectors(shards: int, pool: str | None) -> tuple[dg.AssetsDefin
                     {TEXT: text_embedder, IMAGE: image_embedder},
                     payload_indexes=None if vectors.is_embedded else PAYLOAD_INDEXES,
                 )
-                mark_dirty(engine, recsys.collection)
+                if config.force:
+                    mark_dirty(engine, recsys.collection)  # a full re-index: the whole cache pattern goes
 
             sync = VectorSync(
                 engine, media.store(), text_embedder, image_embedder, vectors, recsys.collection, shards,
                 SyncOptions(
                     force=config.force,
-                    product_ids=config.product_ids or None,
+                    product_ids=sorted(set(config.product_ids) | set(config.changed_ids)) or None,
+                    pin_ids=config.product_ids or None,
                     text_batch_size=config.text_batch_size,
                     image_batch_size=config.image_batch_size,
                     upsert_batch_size=config.upsert_batch_size,
                 ),
                 before_first_write=before_first_write,
+                # The changed products' cache keys are owed before their points change (crash-safe).
+                before_write=lambda ids: owe(engine, recsys.collection, ids),
                 log=context.log.debug,
             )
             report = sync.run([shard_index(key) for key in context.partition_keys])
             try:
-                invalidation = invalidate_if_dirty(engine, cache, recsys.collection, recsys.similar_cache_pattern)
+                invalidation = invalidate_owed(engine, cache, recsys.collection, recsys.similar_cache_pattern)
             except Exception as exc:  # noqa: BLE001 - the vectors are written; say what is left to do
                 raise dg.Failure(
                     description=(

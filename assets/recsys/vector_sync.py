@@ -23,9 +23,17 @@ from typing import Any, Callable, Iterable, Protocol
 
 from sqlalchemy import Engine, delete, insert, select
 
-from appdb.recsys_tables import product_vector_shard, product_vector_state
+from appdb.recsys_tables import product_vector_pin, product_vector_shard, product_vector_state
 from assets.recsys import images
-from assets.recsys.catalog import DELETED, CatalogProduct, iter_shard_products, payload_hash, product_payload, text_hash
+from assets.recsys.catalog import (
+    DELETED,
+    UNAVAILABLE,
+    CatalogProduct,
+    iter_shard_products,
+    payload_hash,
+    product_payload,
+    text_hash,
+)
 from assets.recsys.points import IMAGE, TEXT, PointState, WriteBatch, apply, fetch, scan_shard
 from resources.media import MediaStore
 
@@ -61,6 +69,9 @@ class VectorStore(Protocol):
 class SyncOptions:
     force: bool = False
     product_ids: list[int] | None = None  # None: whole shards
+    # Of those, the ones to index even when unavailable (run config `product_ids`, the seed's
+    # --product-id): pinned in product_vector_pin, kept by every later run while unavailable.
+    pin_ids: list[int] | None = None
     text_batch_size: int = 256
     image_batch_size: int = 32
     upsert_batch_size: int = 256
@@ -95,6 +106,7 @@ class SyncReport:
     text_embedded: int = 0
     image_embedded: int = 0  # products that got a new image vector
     image_encoded: int = 0  # images through the model (identical bytes only once)
+    image_retry: int = 0  # images whose read failed (storage error): read again by the next run
     points_created: int = 0
     points_updated: int = 0
     payload_only_updates: int = 0
@@ -109,6 +121,7 @@ class SyncReport:
     deleted: Tally = field(default_factory=Tally)  # points removed, by reason
     image_skipped: Tally = field(default_factory=Tally)  # products left without a (new) image vector
     skipped: Tally = field(default_factory=Tally)  # requested ids outside the run's shards
+    pinned: Tally = field(default_factory=Tally)  # unavailable products indexed on request (pinned now or before)
     timings: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -150,6 +163,15 @@ def state_rows(engine: Engine, shards: int, shard: int, ids: list[int] | None) -
         return {row.product_id: dict(row._mapping) for row in conn.execute(query)}
 
 
+def pinned_ids(engine: Engine, shards: int, shard: int, ids: list[int] | None) -> set[int]:
+    """Products of the shard indexed on request although unavailable (product_vector_pin)."""
+    query = select(product_vector_pin.c.product_id).where(product_vector_pin.c.product_id % shards == shard)
+    if ids is not None:
+        query = query.where(product_vector_pin.c.product_id.in_(ids))
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
 def _marks(engine: Engine, collection: str) -> dict[int, str | None]:
     with engine.connect() as conn:
         rows = conn.execute(
@@ -176,6 +198,7 @@ class VectorSync:
         options: SyncOptions | None = None,
         *,
         before_first_write: Callable[[Any], None] | None = None,
+        before_write: Callable[[list[int]], None] | None = None,
         log: Callable[[str], None] | None = None,
     ):
         self.engine = engine
@@ -187,6 +210,8 @@ class VectorSync:
         self.shards = shards
         self.options = options or SyncOptions()
         self.before_first_write = before_first_write
+        # Called with the ids of every batch before it goes to Qdrant (the cache keys they will owe).
+        self.before_write = before_write
         self.log = log or (lambda message: None)
         self.media_index = images.MediaIndex(media)
         self._image_cache: OrderedDict[str, Any] = OrderedDict()
@@ -198,6 +223,8 @@ class VectorSync:
         self._writer: ThreadPoolExecutor | None = None
         self._pending = None
         self._preprocess_in_loaders = True
+        self._pinned: set[int] = set()
+        self._pin_requested: set[int] = set()
 
     # -- plumbing -------------------------------------------------------------------------------
     @contextmanager
@@ -292,6 +319,8 @@ class VectorSync:
     def _sync_shard(self, shard: int, ids: list[int] | None, trust: bool) -> None:
         with self._timed("read_state"):
             state = state_rows(self.engine, self.shards, shard, ids)
+            self._pinned = pinned_ids(self.engine, self.shards, shard, ids)
+            self._pin_requested = {pid for pid in self.options.pin_ids or () if pid % self.shards == shard}
         if trust:
             self.report.trusted_shards.append(shard)
             points = {
@@ -319,11 +348,11 @@ class VectorSync:
             seen.update(p.id for p in page)
             self._sync_page(shard, page, points, state)
 
-        gone = sorted((set(points) | set(state)) - seen)
+        gone = sorted((set(points) | set(state) | self._pinned) - seen)
         for start in range(0, len(gone), self.options.upsert_batch_size):
             part = gone[start : start + self.options.upsert_batch_size]
             batch = WriteBatch(deletes=[pid for pid in part if pid in points])
-            self._write(batch, rows=[], removed=part)
+            self._write(batch, rows=[], removed=part, unpin=[pid for pid in part if pid in self._pinned])
             for pid in batch.deletes:
                 self.report.deleted.add(DELETED, pid)
 
@@ -335,12 +364,21 @@ class VectorSync:
         batch = WriteBatch()
         removed: list[int] = []
         with self._timed("plan"):
-            keys = [p.image_key for p in page if p.image_key and p.exclusion is None]
+            wanted = self._pinned | self._pin_requested
+            keys = [p.image_key for p in page if p.image_key and p.exclusion_unless(wanted) is None]
             if keys:
                 with self._timed("media_list"):
                     self.media_index.prepare(keys)
+            pin: list[int] = []  # unavailable products asked for by id: pinned before their point is written
+            unpin: list[int] = []  # pinned products that no longer need it (available again, or excluded)
             for p in page:
-                reason = p.exclusion
+                reason = p.exclusion_unless(wanted)
+                if p.id in self._pinned and (reason is not None or p.is_available):
+                    unpin.append(p.id)
+                if reason is None and not p.is_available:
+                    report.pinned.add(UNAVAILABLE, p.id)
+                    if p.id not in self._pinned:
+                        pin.append(p.id)
                 if reason is not None:
                     report.excluded.add(reason, p.id)
                     if p.id in points or p.id in state:
@@ -350,6 +388,8 @@ class VectorSync:
                         removed.append(p.id)
                     continue
                 plans.append(self._plan(p, points.get(p.id), state.get(p.id)))
+            if pin:
+                self._pin(pin)
 
         to_embed = [plan for plan in plans if plan.embed_text]
         if to_embed:
@@ -372,7 +412,7 @@ class VectorSync:
             if not wrote:
                 report.bookkeeping_only += 1
             rows.append(row)
-        self._write(batch, rows, removed)
+        self._write(batch, rows, removed, unpin)
 
     def _plan(self, p: CatalogProduct, current: PointState | None, state: dict | None) -> _Plan:
         force = self.options.force
@@ -403,9 +443,13 @@ class VectorSync:
         if (
             not force and same_file and current is not None and current.image_hash is not None
             and current.image_hash == state["image_hash"] and current.image_model == self.report.image_model
+            and state["image_error"] is None  # else this file was never embedded (a failed read, a bad file)
         ):
             return plan  # image unchanged: nothing read
-        if not force and same_file and state["image_error"] and (current is None or current.image_hash == state["image_hash"]):
+        if (
+            not force and same_file and state["image_error"] and state["image_error"] not in images.TRANSIENT
+            and (current is None or current.image_hash == state["image_hash"])
+        ):
             plan.image_error = state["image_error"]  # the same bad file as last time: not read again
             self.report.image_skipped.add(plan.image_error, p.id)
             return plan
@@ -465,6 +509,8 @@ class VectorSync:
             if error:
                 plan.image_error = error
                 report.image_skipped.add(error, plan.product.id)
+                if error in images.TRANSIENT:
+                    report.image_retry += 1
                 self.log(f"product {plan.product.id}: image {plan.product.image_key!r} skipped: {error} ({detail})")
             elif tensor is not None and digest not in found and digest not in todo:
                 if digest in self._image_cache:
@@ -546,14 +592,24 @@ class VectorSync:
             "updated_at": datetime.now(timezone.utc),
         }
 
-    def _write(self, batch: WriteBatch, rows: list[dict], removed: list[int]) -> None:
+    def _pin(self, ids: list[int]) -> None:
+        """Record the request before the point exists: a crash in between leaves a pin the next run honours."""
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            conn.execute(delete(product_vector_pin).where(product_vector_pin.c.product_id.in_(ids)))
+            conn.execute(insert(product_vector_pin), [{"product_id": pid, "pinned_at": now} for pid in ids])
+        self._pinned |= set(ids)
+
+    def _write(self, batch: WriteBatch, rows: list[dict], removed: list[int], unpin: list[int] = ()) -> None:
         """Queue one page's writes. They run in the writer thread while the next page is read and
         embedded (a model and a Qdrant/database write both release the GIL); one write in flight at
         most, in order, and its failure stops the run at the next page."""
         self._drain()
         if len(batch):
             self._writable()  # opened (and the collection ensured) in this thread
-        self._pending = self._writer.submit(self._write_now, batch, rows, removed)
+            if self.before_write is not None:
+                self.before_write(batch.product_ids())
+        self._pending = self._writer.submit(self._write_now, batch, rows, removed, list(unpin))
 
     def _drain(self, quietly: bool = False) -> None:
         pending, self._pending = self._pending, None
@@ -566,7 +622,7 @@ class VectorSync:
                 if not quietly:
                     raise
 
-    def _write_now(self, batch: WriteBatch, rows: list[dict], removed: list[int]) -> None:
+    def _write_now(self, batch: WriteBatch, rows: list[dict], removed: list[int], unpin: list[int] = ()) -> None:
         """Qdrant first; the bookkeeping only once Qdrant said yes."""
         if len(batch):
             with self._timed("qdrant_write"):
@@ -577,3 +633,6 @@ class VectorSync:
                 conn.execute(delete(product_vector_state).where(product_vector_state.c.product_id.in_(ids)))
                 if rows:
                     conn.execute(insert(product_vector_state), rows)
+        if unpin:
+            with self.engine.begin() as conn:
+                conn.execute(delete(product_vector_pin).where(product_vector_pin.c.product_id.in_(unpin)))

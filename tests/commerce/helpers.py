@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -22,10 +23,15 @@ def store_rates(engine, rate_set, partition: str = PARTITION, age: timedelta = t
         replace_partition(conn, partition, rate_set, datetime.now(timezone.utc) - age)
 
 
-def cbr_rates(without: tuple[str, ...] = (), **overrides):
-    """The CBR test set (RUB base) parsed from its wire format, with (nominal, value) overrides."""
+def moscow_today() -> date:
+    return datetime.now(ZoneInfo("Europe/Moscow")).date()
+
+
+def cbr_rates(without: tuple[str, ...] = (), day: date | None = None, **overrides):
+    """The CBR test set (RUB base) parsed from its wire format, with (nominal, value) overrides; dated
+    today in Moscow unless `day` is given (repricing judges the rate date)."""
     table = {code: quote for code, quote in {**CBR_RATES, **overrides}.items() if code not in without}
-    return parse_cbr(cbr_xml(table), "file:///cbr.xml")
+    return parse_cbr(cbr_xml(table, day or moscow_today()), "file:///cbr.xml")
 
 
 def add_products(engine, *rows: tuple) -> list[int]:

@@ -1,5 +1,5 @@
 """The operator's path: `dagster asset materialize` for a rates partition, then repricing, with the
-environment contract (DATABASE_URL, DATA_DIR, DAGSTER_HOME) and the bundled CBR snapshot."""
+environment contract (DATABASE_URL, DATA_DIR, DAGSTER_HOME) and the bundled CBR snapshot as the demo sets it."""
 
 import os
 import shutil
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from appdb.engine import build_engine
 from appdb.tables import currency_rate
+from resources.rates import BUNDLED_SNAPSHOT
 from tests.commerce.helpers import PARTITION, add_products, prices
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,9 @@ def test_materialize_rates_partition_then_reprice_from_the_cli(tmp_path, sqlite_
         "DATABASE_URL": sqlite_url,
         "DATA_DIR": str(tmp_path / "data"),
         "DAGSTER_HOME": str(home),
+        # The demo's settings: the bundled snapshot, whose fixed date repricing accepts only with -1.
+        "RATES_URL": BUNDLED_SNAPSHOT.as_uri(),
+        "RATES_MAX_AGE_DAYS": "-1",
     }
     engine = build_engine(sqlite_url)
     usd, vnd = add_products(engine, (10, "USD"), (30000, "VND", "400", "RUB"))

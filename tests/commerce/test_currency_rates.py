@@ -8,6 +8,7 @@ import dagster as dg
 from assets.commerce import checks
 from assets.commerce.currency_rates import currency_rates
 from orchestration.definitions import build_definitions
+from orchestration.partitions import RATES_PARTITIONS
 from orchestration.settings import Settings
 from resources.commerce import CommerceSettings
 from resources.database import DatabaseResource
@@ -70,6 +71,8 @@ def test_rows_base_row_partition_provider_and_metadata(db_url, engine, tmp_path,
     assert meta["dagster/row_count"] == len(CBR_RATES) + 1
     assert meta["provider"] == "cbr" and meta["base_currency"] == "RUB" and meta["rate_date"] == "2026-03-05"
     assert meta["previous_partition"] == "none"
+    assert meta["feed"] == "file snapshot: the same document every run, not live rates"
+    assert meta["requested_date"] == "2026-03-05"
     assert 0 <= meta["fetch_seconds"] <= meta["duration_seconds"] < (datetime.now(timezone.utc) - started).total_seconds()
     assert instance.get_latest_materialization_event(currency_rates.key).asset_materialization.partition == PARTITION
     assert all(e.passed for e in check_results(result).values())
@@ -132,15 +135,19 @@ def test_bad_payload_is_not_retried_by_the_job(db_url, engine, tmp_path, instanc
     assert stored_rates(engine) == []
 
 
-def test_missing_required_or_store_currency_fails_rates_complete(db_url, tmp_path, instance):
+def test_missing_required_or_store_currency_fails_the_run_and_keeps_the_set_for_inspection(db_url, engine, tmp_path, instance):
     result = materialize(
         db_url, write(tmp_path, cbr_xml()), instance=instance, required_currencies=["USD", "GBP"], store_currency="CHF"
     )
-    assert result.success  # the check fails, the rows are stored for the operator to see
+    assert not result.success  # red, naming what is missing...
     complete = check_results(result)[checks.RATES_COMPLETE]
     assert not complete.passed and complete.severity == dg.AssetCheckSeverity.ERROR
     assert complete.metadata["missing"].value == "CHF, GBP"
-    assert check_results(result)[checks.RATES_POSITIVE_FINITE].passed
+    assert complete.description == f"rate set {PARTITION} lacks CHF, GBP"
+    # ...and the rows are stored (and materialized) for the operator to see.
+    assert len(stored_rates(engine)) == len(CBR_RATES) + 1
+    assert metadata(result)["dagster/row_count"] == len(CBR_RATES) + 1
+    assert set(check_results(result)) == {checks.RATES_COMPLETE, checks.RATES_MOVES_PLAUSIBLE}
 
 
 def test_large_move_since_previous_partition_warns(db_url, tmp_path, instance):
@@ -166,3 +173,67 @@ def test_ecb_provider_end_to_end(db_url, engine, tmp_path, instance):
     assert rows["EUR"][2] == Decimal(1) and rows["USD"][1] == "EUR"
     assert rows["USD"][3] == date(2026, 3, 4)  # the newest day on or before the partition's date
     assert rows["USD"][2] == (Decimal(1) / Decimal("1.08")).quantize(Decimal("1e-10"))
+
+
+def test_cbr_is_asked_for_the_moscow_date_of_the_window(db_url, http_server, instance):
+    """The window 20:00-24:00 UTC closes at 03:00 in Moscow: the rate in force is the next day's."""
+    url = http_server.route("/scripts/XML_daily.asp", Reply(200, cbr_xml(day=date(2026, 3, 5)), XML))
+    result = materialize(db_url, url, partition="2026-03-04-20:00", instance=instance)
+    assert result.success
+    assert [path for _, path, _, _ in http_server.requests] == ["/scripts/XML_daily.asp?date_req=05/03/2026"]
+    assert metadata(result)["requested_date"] == "2026-03-05" and metadata(result)["feed"] == "live"
+
+
+def test_live_window_takes_the_newest_published_set(db_url, engine, http_server, instance):
+    """CBR publishes tomorrow's rates the afternoon before: the live window asks without a date."""
+    live = RATES_PARTITIONS.get_last_partition_key()
+    tomorrow = datetime.now(timezone.utc).date() + timedelta(days=1)
+    url = http_server.route("/scripts/XML_daily.asp", Reply(200, cbr_xml(day=tomorrow), XML))
+    result = materialize(db_url, url, partition=live, instance=instance)
+    assert result.success
+    assert [path for _, path, _, _ in http_server.requests] == ["/scripts/XML_daily.asp"]
+    assert metadata(result)["requested_date"] == "newest published (live window)"
+    assert {r[3] for r in stored_rates(engine, live)} == {tomorrow}
+
+
+def test_ecb_uses_its_own_calendar(db_url, engine, tmp_path, instance):
+    """At 05:00 CET on 5 March ECB has not published the 5th's rates yet (16:00 CET): the 4th's are in force."""
+    history = ecb_xml({date(2026, 3, 4): {"USD": "1.08", "RUB": "93.1"}, date(2026, 3, 5): {"USD": "1.09", "RUB": "92"}})
+    result = materialize(db_url, write(tmp_path, history, "ecb.xml"), partition="2026-03-05-00:00", instance=instance,
+                         provider="ecb", required_currencies=["USD"])
+    assert result.success
+    assert {r[3] for r in stored_rates(engine, "2026-03-05-00:00")} == {date(2026, 3, 4)}
+    later = materialize(db_url, write(tmp_path, history, "ecb.xml"), partition="2026-03-05-16:00", instance=instance,
+                        provider="ecb", required_currencies=["USD"])
+    assert later.success and {r[3] for r in stored_rates(engine, "2026-03-05-16:00")} == {date(2026, 3, 5)}
+
+
+def test_unset_rates_url_means_the_providers_public_url():
+    """Production never reprices from the bundled snapshot: only the demo and tests set RATES_URL=file://."""
+    for provider, public in [("cbr", "https://www.cbr.ru/scripts/XML_daily.asp"),
+                             ("ecb", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml")]:
+        defs = build_definitions(Settings({"DATA_DIR": "/nonexistent/never-created", "RATES_PROVIDER": provider}))
+        rates = defs.resources["rates"]
+        assert not rates.is_snapshot
+        assert rates.source_url(None) == public
+
+
+def test_a_bug_in_the_provider_code_is_not_retried_and_named_as_itself(db_url, engine, tmp_path, instance, monkeypatch):
+    """Only transport errors get the job's step retries; a bug is not relabelled a transport error."""
+    import dataclasses
+
+    from resources.rates.providers import PROVIDERS
+
+    def broken(payload, url, as_of):
+        raise KeyError("Valute")
+
+    monkeypatch.setitem(PROVIDERS, "cbr", dataclasses.replace(PROVIDERS["cbr"], parse=broken))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url, "RATES_URL": write(tmp_path, cbr_xml())}
+    job = build_definitions(Settings(env)).resolve_job_def("currency_rates_job")
+    result = job.execute_in_process(partition_key=PARTITION, instance=instance, raise_on_error=False)
+    types = [e.event_type_value for e in result.all_events]
+    assert not result.success and "STEP_UP_FOR_RETRY" not in types and types.count("STEP_FAILURE") == 1
+    description = failure_of(result).description
+    assert description == "unexpected error reading cbr rates (not a transport error, not retried): KeyError: 'Valute'"
+    assert stored_rates(engine) == []

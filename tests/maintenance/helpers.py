@@ -36,3 +36,22 @@ def put_file(root: Path, key: str, age: timedelta = timedelta(days=10), body: by
 
 def keys_of(store) -> set[str]:
     return {obj.key for obj in store.iter_objects()}
+
+
+def refuse_deletes(engine, table: str, row_id: int, operation: str = "DELETE") -> None:
+    """A trigger that makes the database refuse to delete (or update) one row: stands in for a lock
+    timeout or a deadlock, a real error of the batch's statement."""
+    name = f"refuse_{operation.lower()}_{table}"
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {table} WHEN old.id = {row_id} "
+                "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+            )
+        else:
+            keep = "old" if operation == "DELETE" else "new"
+            conn.exec_driver_sql(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF old.id = {row_id} THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN {keep}; END $$"
+            )
+            conn.exec_driver_sql(f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")

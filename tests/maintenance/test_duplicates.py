@@ -91,3 +91,17 @@ def test_dry_run_reports_without_writing(engine):
     report = merge_duplicates(engine, dry_run=True, now=NOW)
     assert state(engine) == before
     assert (report.scraped_merged, report.groups_merged) == (4, 3)
+
+
+def test_empty_and_whitespace_titles_never_group(engine):
+    """They would all share the key "": an empty title says nothing about what the product is."""
+    with engine.begin() as conn:
+        api_empty = add(conn, "", "api")
+        scraped_blank = add(conn, "   ", "scraped")
+        scraped_tab = add(conn, "\t\n", "scraped")
+        scraped_nbsp = add(conn, "\u00a0", "scraped")  # a no-break space is whitespace too
+    report = merge_duplicates(engine, now=NOW)
+    assert {pid: merged for pid, (merged, _) in state(engine).items()} == {
+        api_empty: None, scraped_blank: None, scraped_tab: None, scraped_nbsp: None
+    }
+    assert (report.duplicate_groups, report.scraped_merged, report.untitled) == (0, 0, 4)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import pytest
 import yaml
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from appdb.engine import build_engine
 from appdb.tables import ai_processing_log, product, scraped_product_log, scraping_session
@@ -15,7 +15,7 @@ from orchestration.definitions import build_definitions
 from orchestration.settings import Settings
 from resources.media import LocalMediaStore
 from resources.media_s3 import S3MediaStore
-from tests.maintenance.helpers import keys_of, put_file, put_many
+from tests.maintenance.helpers import keys_of, put_file, put_many, refuse_deletes
 
 NOW = datetime.now(timezone.utc)
 
@@ -52,7 +52,9 @@ def test_session_and_ai_log_jobs(defs_for, db_url, instance):
     engine = build_engine(db_url)
     with engine.begin() as conn:
         old = conn.execute(insert(scraping_session).values(scraper="s", started_at=NOW - timedelta(days=40), status="finished")).inserted_primary_key[0]
+        # Running for 40 days: stale (its worker died), reported and deleted with the others.
         conn.execute(insert(scraping_session).values(scraper="s", started_at=NOW - timedelta(days=40), status="running"))
+        conn.execute(insert(scraping_session).values(scraper="s", started_at=NOW - timedelta(hours=1), status="running"))
         conn.execute(insert(scraped_product_log), [{"session_id": old, "created_at": NOW - timedelta(days=40)}] * 3)
         conn.execute(
             insert(ai_processing_log),
@@ -65,9 +67,11 @@ def test_session_and_ai_log_jobs(defs_for, db_url, instance):
     defs = defs_for(db_url)
 
     dry = metadata(run(defs, instance, "cleanup_scraper_sessions_job", "cleanup_scraper_sessions_op", {"dry_run": True}), "cleanup_scraper_sessions_op")
-    assert (dry["dry_run"], dry["would_delete"], dry["would_delete_logs"], dry["kept_running"], dry["retention_days"]) == (True, 1, 3, 1, 30)
+    assert (dry["dry_run"], dry["would_delete"], dry["would_delete_logs"], dry["kept_running"], dry["retention_days"]) == (True, 2, 3, 0, 30)
+    assert (dry["stale_running"], dry["stale_hours"], dry["kept_within_retention"]) == (1, 48, 1)
     real = metadata(run(defs, instance, "cleanup_scraper_sessions_job", "cleanup_scraper_sessions_op"), "cleanup_scraper_sessions_op")
-    assert (real["scanned"], real["deleted"], real["deleted_logs"], real["errors"]) == (2, 1, 3, 0)
+    assert (real["scanned"], real["deleted"], real["deleted_logs"], real["errors"]) == (3, 2, 3, 0)
+    assert real["error_examples"] == "none"
     with engine.connect() as conn:
         assert conn.execute(select(scraping_session.c.status)).scalars().all() == ["running"]
 
@@ -100,7 +104,7 @@ def test_orphaned_media_job_dry_run_real_run_and_cap(defs_for, tmp_path, sqlite_
     failed = run(defs, instance, job, op, raise_on_error=False)
     assert not failed.success
     info = metadata(failed, op)
-    assert info["failure"].startswith("2 orphans exceed the cap of 0 (min(0.1 x 6 objects, 1000)): nothing was deleted.")
+    assert info["failure"].startswith("2 orphans exceed the cap of 0 (min(0.1 x 6 objects, 1000)): no orphan was removed")
     assert keys_of(store) == before
 
     dry = metadata(run(defs, instance, job, op, {"dry_run": True, "max_delete_fraction": 0.5}), op)
@@ -111,6 +115,46 @@ def test_orphaned_media_job_dry_run_real_run_and_cap(defs_for, tmp_path, sqlite_
     real = metadata(run(defs, instance, job, op, {"max_delete_fraction": 0.5}), op)
     assert (real["deleted"], real["errors"], real["kept_referenced"], real["kept_referenced_at_recheck"]) == (2, 0, 1, 0)
     assert keys_of(store) == before - {"banners/old.png", "products/orphan.jpg"}
+
+
+def test_cap_abort_still_purges_expired_quarantine(defs_for, tmp_path, sqlite_url, instance):
+    """The cap guards against a broken reference query; quarantine past its retention goes anyway."""
+    store = media_with_refs(tmp_path, sqlite_url)
+    expired = "quarantine/20250101T000000Z/banners/ancient.png"
+    fresh = f"quarantine/{NOW:%Y%m%dT%H%M%SZ}/banners/recent.png"
+    put_file(tmp_path / "media", expired)
+    put_file(tmp_path / "media", fresh)
+    before = keys_of(store)
+
+    failed = run(defs_for(sqlite_url), instance, "cleanup_orphaned_media_job", "cleanup_orphaned_media_op", raise_on_error=False)
+    assert not failed.success
+    info = metadata(failed, "cleanup_orphaned_media_op")
+    assert "no orphan was removed (expired quarantine purged: 1)" in info["failure"]
+    assert (info["cap_exceeded"], info["purged"], info["errors"]) == (True, 1, 0)
+    assert keys_of(store) == before - {expired}  # the orphans themselves stay
+
+
+def test_a_failing_batch_is_counted_and_the_run_is_red(defs_for, db_url, instance):
+    """A DELETE refused by the database (here a trigger; in life a lock timeout or a deadlock) is a real error
+    in the metadata, not a literal 0: the other batches go on and the run fails saying so."""
+    engine = build_engine(db_url)
+    with engine.begin() as conn:
+        sessions = [
+            conn.execute(insert(scraping_session).values(scraper="s", started_at=NOW - timedelta(days=40), status="finished")).inserted_primary_key[0]
+            for _ in range(3)
+        ]
+    refuse_deletes(engine, "scraping_session", sessions[1])
+    defs = defs_for(db_url, MAINTENANCE_DELETE_BATCH="1")
+
+    result = run(defs, instance, "cleanup_scraper_sessions_job", "cleanup_scraper_sessions_op", raise_on_error=False)
+    assert not result.success
+    info = metadata(result, "cleanup_scraper_sessions_op")
+    assert (info["deleted"], info["errors"]) == (2, 1)
+    assert info["failure"].startswith(f"1 DELETE batch(es) failed: scraping_session ids {sessions[1]}..{sessions[1]}: ")
+    assert "refused by test" in info["error_examples"]
+    with engine.connect() as conn:
+        assert conn.execute(select(scraping_session.c.id)).scalars().all() == [sessions[1]]
+    engine.dispose()
 
 
 def test_orphaned_media_job_on_s3_with_quarantine_then_restore(defs_for, sqlite_url, instance, s3_bucket, moto_endpoint):
@@ -153,6 +197,26 @@ def test_find_merge_duplicates_job(defs_for, db_url, instance):
     assert (real["merged"], again["merged"], again["kept_already_merged"]) == (1, 0, 1)
     with engine.connect() as conn:
         assert dict(conn.execute(select(product.c.id, product.c.merged_into_id)).tuples().all()) == {1: None, 2: 1, 3: None}
+    engine.dispose()
+
+
+def test_find_merge_duplicates_job_counts_a_refused_batch(defs_for, db_url, instance):
+    engine = build_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(insert(product), [
+            {"title": "Kettle", "source": "api", "updated_at": NOW},
+            {"title": "kettle", "source": "scraped", "updated_at": NOW},
+            {"title": "Lamp", "source": "api", "updated_at": NOW},
+            {"title": "LAMP", "source": "scraped", "updated_at": NOW},
+        ])
+    refuse_deletes(engine, "product", 2, operation="UPDATE")
+    result = run(defs_for(db_url), instance, "find_merge_duplicates_job", "find_merge_duplicates_op", raise_on_error=False)
+    assert not result.success
+    info = metadata(result, "find_merge_duplicates_op")
+    assert (info["errors"], info["merged"]) == (1, 0)  # one batch of both products: refused whole
+    assert info["failure"].startswith("1 UPDATE batch(es) failed: products 2..4: ")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(product.c.merged_into_id.is_not(None))).scalar_one() == 0
     engine.dispose()
 
 

@@ -53,7 +53,7 @@ def test_sessions_boundary_running_and_logs(engine):
         running = add_session(conn, CUTOFF - timedelta(days=60), status="running", logs=2)
         recent = add_session(conn, NOW - timedelta(days=1), logs=1)
 
-    report = cleanup_scraper_sessions(engine, 30, now=NOW)
+    report = cleanup_scraper_sessions(engine, 30, stale_hours=24 * 365, now=NOW)  # running, not stale: kept
 
     with engine.connect() as conn:
         assert ids(conn, scraping_session) == {at_cutoff, running, recent}
@@ -73,10 +73,11 @@ def test_sessions_logs_go_first_in_bounded_batches(engine):
 
     report = cleanup_scraper_sessions(engine, 30, batch_rows=10, now=NOW)
 
-    # Logs: 10 + 10 + 10 + 0 rows, then one DELETE of the 4 sessions (which cascade nothing).
-    assert deletes.rowcounts == [10, 10, 10, 0, 4]
+    # Logs: 10 + 10 + 10 rows (ids are looked up first: no empty DELETE), then one DELETE of the 4
+    # sessions (which cascade nothing).
+    assert deletes.rowcounts == [10, 10, 10, 4]
     assert max(deletes.rowcounts) <= 10
-    assert (report.sessions_deleted, report.logs_deleted, report.statements) == (4, 30, 5)
+    assert (report.sessions_deleted, report.logs_deleted, report.statements) == (4, 30, 4)
     with engine.connect() as conn:
         assert ids(conn, scraping_session) == {keep}
         assert log_sessions(conn) == [keep] * 4
@@ -96,7 +97,7 @@ def test_sessions_dry_run_deletes_nothing(engine):
     with engine.begin() as conn:
         add_session(conn, CUTOFF - timedelta(days=1), logs=3)
         add_session(conn, CUTOFF - timedelta(days=1), status="running", logs=3)
-    report = cleanup_scraper_sessions(engine, 30, dry_run=True, now=NOW)
+    report = cleanup_scraper_sessions(engine, 30, stale_hours=24 * 365, dry_run=True, now=NOW)
     assert (report.sessions_deleted, report.logs_deleted, report.statements) == (1, 3, 0)
     with engine.connect() as conn:
         assert len(ids(conn, scraping_session)) == 2
@@ -155,3 +156,37 @@ def test_ai_logs_dry_run_deletes_nothing(engine):
     assert (report.deleted, report.statements) == (2, 0)
     with engine.connect() as conn:
         assert len(ids(conn, ai_processing_log)) == 3
+
+
+def test_stale_running_sessions_are_reported_and_deleted_with_the_others(engine):
+    with engine.begin() as conn:
+        stale_old = add_session(conn, NOW - timedelta(days=40), status="running", logs=2)
+        stale_recent = add_session(conn, NOW - timedelta(hours=49), status="running")  # within retention: stays
+        live = add_session(conn, NOW - timedelta(hours=47), status="running")
+        finished = add_session(conn, NOW - timedelta(days=40))
+
+    report = cleanup_scraper_sessions(engine, 30, stale_hours=48, now=NOW)
+    with engine.connect() as conn:
+        assert ids(conn, scraping_session) == {stale_recent, live}
+        assert log_sessions(conn) == []
+    assert (report.sessions_deleted, report.logs_deleted) == (2, 2)
+    assert (report.stale_running, report.stale_examples) == (2, [stale_old, stale_recent])
+    assert report.kept == {"running": 0, "within_retention": 2}
+    assert report.deleted_examples == [stale_old, finished]
+
+
+def test_a_refused_batch_is_counted_and_the_rest_goes_on(engine):
+    from tests.maintenance.helpers import refuse_deletes
+
+    with engine.begin() as conn:
+        logs = [
+            conn.execute(insert(ai_processing_log).values(task="t", status="completed", created_at=CUTOFF - timedelta(days=1))).inserted_primary_key[0]
+            for _ in range(5)
+        ]
+    refuse_deletes(engine, "ai_processing_log", logs[2])
+    report = cleanup_ai_logs(engine, 30, batch_rows=2, now=NOW)
+    with engine.connect() as conn:
+        assert ids(conn, ai_processing_log) == {logs[2], logs[3]}  # the refused batch of two stays whole
+    assert report.deleted == 3 and report.errors.count == 1
+    assert report.errors.examples[0].startswith(f"ai_processing_log ids {logs[2]}..{logs[3]}: ")
+    assert "refused by test" in report.errors.examples[0]

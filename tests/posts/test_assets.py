@@ -1,5 +1,5 @@
 """The posts assets, check and cleanup job run by Dagster, with real resources (local LLM endpoint,
-local pages, SQLite, Qdrant local mode, MiniLM for the local tagger)."""
+local pages, SQLite, Qdrant local mode, the default text model for the local tagger)."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -102,7 +102,7 @@ def test_post_tags_fails_the_run_when_the_tagger_fails_every_post(defs_for, sqli
 
 @pytest.mark.slow
 def test_posts_job_over_a_range_with_the_local_tagger_then_cleanup(defs_for, sqlite_url, http_server, instance):
-    """The whole posts_job over two days in one run (single-run backfill), the real MiniLM tagging
+    """The whole posts_job over two days in one run (single-run backfill), the real default model tagging
     Russian and English posts, a local page enriched, the demo's hostile links refused."""
     from appdb.engine import build_engine
 

