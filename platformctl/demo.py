@@ -20,9 +20,13 @@ DemoStep = Callable[[dg.DagsterInstance, dg.Definitions], list[str]]
 
 
 def _steps() -> list[tuple[str, DemoStep]]:
+    from assets.assistant.demo import demo_assistant  # seed 002 (issue 13)
     from assets.commerce.demo import demo_commerce
+    from assets.content.demo import demo_content  # seed 003 (issue 16)
     from assets.maintenance.demo import demo_maintenance
     from assets.posts.demo import demo_posts
+    from assets.rag.users.demo import demo_rag_users  # issue 15
+    from assets.rag.index.demo import demo_rag_index  # seed 004, issue 14
     from assets.recsys.demo import demo_recsys
 
     return [
@@ -30,6 +34,10 @@ def _steps() -> list[tuple[str, DemoStep]]:
         ("maintenance: every cleanup in dry-run", demo_maintenance),
         ("recsys: product vectors in every shard, coverage, similar products", demo_recsys),
         ("posts: tags, link enrichment (offline: the recorded reasons), vectors, graph", demo_posts),
+        ("content: chat message topics, recommendations, popular topics, daily content", demo_content),  # seed 003
+        ("rag users: query results to a local users server (faults on purpose), statistics, tiers", demo_rag_users),
+        ("assistant: configurator catalog documents, knowledge index, two questions", demo_assistant),  # issue 13
+        ("rag: Persian documents synced from the ingest system (file://), two questions", demo_rag_index),
     ]
 
 

