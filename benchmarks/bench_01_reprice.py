@@ -39,8 +39,8 @@ from appdb.engine import build_engine  # noqa: E402
 from appdb.schema import init_schema  # noqa: E402
 from assets.commerce.rates_store import load_partition, replace_partition  # noqa: E402
 from assets.commerce.repricing import reprice_products  # noqa: E402
-from orchestration.settings import RATES_SNAPSHOT, Settings  # noqa: E402
-from resources.rates import RatesResource  # noqa: E402
+from orchestration.settings import Settings  # noqa: E402
+from resources.rates import BUNDLED_SNAPSHOT, RatesResource  # noqa: E402
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 DATABASE = "bench_reprice"
@@ -91,7 +91,7 @@ def main() -> None:
 def run(engine) -> None:
     init_schema(engine)
     started = time.perf_counter()
-    rate_set = RatesResource(provider="cbr", url=RATES_SNAPSHOT.as_uri()).fetch(datetime.now(timezone.utc).date())
+    rate_set = RatesResource(provider="cbr", url=BUNDLED_SNAPSHOT.as_uri()).fetch(datetime.now(timezone.utc).date())
     with engine.begin() as conn:
         replace_partition(conn, PARTITION, rate_set, datetime.now(timezone.utc))
         conn.execute(text(SEED_PRODUCTS), {"n": PRODUCTS})
