@@ -25,7 +25,7 @@ metadata = MetaData(
 
 
 def change_log_table(name: str, *key_columns: Column) -> Table:
-    """A change-capture log read by `sensors.product_changes.ChangeLogSource`: `seq` (monotonic;
+    """A change-capture log read by `sensors.change_log.ChangeLogSource`: `seq` (monotonic;
     AUTOINCREMENT on SQLite, so a pruned table never hands out a used seq again), the changed entity's
     `key_columns` (no foreign keys: a deleted row's change outlives it), `op` I/U/D, `changed_at`, and
     `txid`, the writing transaction (PostgreSQL's pg_current_xact_id; NULL on SQLite, one writer at a time)."""

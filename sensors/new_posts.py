@@ -20,7 +20,7 @@ from assets.posts.schedules import POST_ASSETS, POSTS_JOB
 from orchestration.partitions import POSTS_PARTITIONS
 from sensors.debounce import ChangeBatch, DebouncePolicy
 from sensors.debounced_sensor import build_debounced_sensor
-from sensors.product_changes import ChangeLogSource
+from sensors.change_log import ChangeLogSource
 
 SENSOR_NAME = "new_posts_sensor"
 # The first asset of posts_job: every post of the day passes through it (its run succeeded: the whole

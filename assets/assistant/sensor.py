@@ -18,7 +18,7 @@ from assets.assistant.jobs import CHANGES_JOB
 from assets.assistant.tables import assistant_change
 from sensors.debounce import DebouncePolicy
 from sensors.debounced_sensor import build_debounced_sensor
-from sensors.product_changes import ChangeLogSource
+from sensors.change_log import ChangeLogSource
 
 SENSOR_NAME = "assistant_changes_sensor"
 GROUP = "catalog"  # one group: a change may touch documents of every entity type

@@ -33,7 +33,7 @@ from assets.content.store import as_utc
 from assets.content.tables import chat_message_change
 from sensors.debounce import ChangeBatch, DebouncePolicy
 from sensors.debounced_sensor import build_debounced_sensor
-from sensors.product_changes import ChangeLogSource
+from sensors.change_log import ChangeLogSource
 
 SENSOR_NAME = "chat_messages_sensor"
 GROUP = "all"  # not partitioned: every message goes to the one job
