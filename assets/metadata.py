@@ -7,6 +7,8 @@ from typing import Iterable, Mapping
 
 import dagster as dg
 
+from appdb.change_log import CHANGE_LOG_POINT, change_log_point
+
 LISTED = 50
 
 
@@ -49,3 +51,9 @@ def md_counts(counts: Mapping[str, int]) -> dg.MetadataValue:
 def timings_md(timings: Mapping[str, float], total_s: float) -> dg.MetadataValue:
     rows = "\n".join(f"| {phase} | {seconds:.3f} |" for phase, seconds in sorted(timings.items()))
     return dg.MetadataValue.md(f"| phase | seconds |\n|---|---:|\n{rows}\n| **total** | {total_s:.3f} |")
+
+
+def change_log_point_md(engine, table) -> dict:
+    """Where this run reads the change log `table` from (appdb.change_log), as metadata: the change
+    sensors drop the pending changes it saw instead of launching them again. Call it before reading."""
+    return {CHANGE_LOG_POINT: dg.MetadataValue.json(change_log_point(engine, table))}

@@ -16,44 +16,10 @@ from typing import Any, Callable
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, or_, select
 
+from appdb.change_log import SNAPSHOTS, Snapshot, covered, summarize
 from sensors.debounce import Change, ChangeBatch
 
 PRUNE_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What a read's snapshot cannot see yet: `running`, the transactions it lists as in progress, and
-    every transaction id at or above `xmax` (None: no such bound)."""
-
-    running: set[int] = field(default_factory=set)
-    xmax: int | None = None
-
-
-class _SerialWriter:
-    """SQLite: one writer at a time, so rows commit in seq order; nothing is ever in flight."""
-
-    options: dict = {}
-
-    def snapshot(self, conn: Connection) -> Snapshot:
-        return Snapshot()
-
-
-class _PostgresSnapshot:
-    """PostgreSQL: `pg_current_snapshot()` of the reading transaction. Its in-progress list leaves out
-    running transactions whose id is at or above its xmax (the newest finished id + 1): they count as
-    running all the same, so a read must treat every id >= xmax as not yet seen."""
-
-    # One snapshot for the whole read: the in-progress list and the rows read agree.
-    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-
-    def snapshot(self, conn: Connection) -> Snapshot:
-        text = conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one()
-        _, xmax, xip = text.split(":")  # "xmin:xmax:xip1,xip2,..."
-        return Snapshot(running={int(x) for x in xip.split(",") if x}, xmax=int(xmax))
-
-
-SNAPSHOTS = {"sqlite": _SerialWriter(), "postgresql": _PostgresSnapshot()}
 
 
 @dataclass
@@ -178,6 +144,15 @@ class ChangeLogSource:
             return False
         after, upto = pos.draining.get(txid, (0, 0))
         return not (after < seq <= upto)
+
+    def summarize(self, summary: dict | None, change: Change) -> dict:
+        """Fold a pending change into its partition's summary (appdb.change_log.summarize)."""
+        seq, txid = change.mark
+        return summarize(summary, seq, txid)
+
+    def covered(self, point: dict, summary: dict) -> bool:
+        """Whether a run that recorded `point` (appdb.change_log.change_log_point) saw them all."""
+        return covered(point, summary)
 
     def acknowledge(self, position: dict) -> int:
         """Delete consumed rows older than the retention (bounded per call); keep the rows of

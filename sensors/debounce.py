@@ -47,7 +47,8 @@ class DebouncePolicy:
     # at its first change, without waiting for quiet (an isolated edit is searchable in seconds). A burst
     # then folds into one more run after its quiet period: at most one run per partition per quiet period.
     leading_edge: bool = True
-    # A change made this long before a successful run of its partition started counts as processed by
+    # Only for runs that recorded no point and sources that cannot judge points (see `drop_processed`):
+    # a change made this long before a successful run of its partition started counts as processed by
     # that run, even before the sensor saw it (`Change.at`, the source's clock: covers a transaction that
     # commits a little after it logged its change; SQLite stamps whole seconds). A change the sensor had
     # seen before the run started always counts.
@@ -81,6 +82,12 @@ class ChangeSource(Protocol):
         """Every change up to `position` is safely recorded (the cursor holding it is saved):
         the source may prune them. Returns how many it pruned."""
 
+    # Optional, for judging "already processed" exactly (ChangeLogSource has them):
+    #   summarize(summary: dict | None, change) -> dict: fold a pending change into its partition's
+    #       summary (JSON-serializable, small);
+    #   covered(point: dict, summary: dict) -> bool: whether a run that recorded `point` (in its
+    #       materialization, before it read anything) saw every change of `summary`.
+
 
 @dataclass
 class Pending:
@@ -89,6 +96,7 @@ class Pending:
     last: float  # when the newest pending change was seen
     changes: int = 0
     made: float | None = None  # when the newest pending change was made (Change.at; None: as `last`)
+    summary: dict | None = None  # the source's summary of the pending changes (ChangeSource.summarize)
 
     def processed_before(self, margin_s: float) -> float:
         """A run that started after this time has seen every pending change."""
@@ -96,13 +104,17 @@ class Pending:
 
     def to_json(self) -> dict:
         items = None if self.items is None else sorted(self.items, key=_sort_key)
-        return {"items": items, "first": self.first, "last": self.last, "changes": self.changes, "made": self.made}
+        return {
+            "items": items, "first": self.first, "last": self.last, "changes": self.changes, "made": self.made,
+            "summary": self.summary,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "Pending":
         items = data.get("items")
         return cls(
-            None if items is None else set(items), data["first"], data["last"], data.get("changes", 0), data.get("made")
+            None if items is None else set(items), data["first"], data["last"], data.get("changes", 0), data.get("made"),
+            data.get("summary"),
         )
 
 
@@ -193,6 +205,7 @@ class ProcessedRun:
     run_id: str
     started: float  # epoch seconds
     items: list | None  # the items it processed; None: the whole partition
+    point: dict | None = None  # where it read the source from (ChangeSource.covered), if it recorded it
 
 
 @dataclass(frozen=True)
@@ -275,6 +288,7 @@ def fold(
     *,
     seen_by: dict[str, dict | None] | None = None,
     within: Callable[[dict, Change], bool] | None = None,
+    summarize: Callable[[dict | None, Change], dict] | None = None,
 ) -> Counter:
     """Add changes to the pending sets (skipping those `seen_by` a recovered run); count ops."""
     ops: Counter = Counter()
@@ -285,13 +299,17 @@ def fold(
             if position is not None and within is not None and within(position, change):
                 continue
         pending = state.pending.get(change.key)
-        if pending is None:
+        created = pending is None
+        if created:
             pending = state.pending[change.key] = Pending(items=set(), first=now, last=now)
         pending.last = now
         pending.changes += 1
         made = now if change.at is None else min(change.at, now)
         pending.made = made if pending.made is None else max(pending.made, made)
         state.recent[change.key] = now
+        # A set pending from before summaries (an older cursor) keeps none: a partial one would misjudge.
+        if summarize is not None and (created or pending.summary is not None):
+            pending.summary = summarize(pending.summary, change)
         if pending.items is not None:
             pending.items.add(change.item)
             if len(pending.items) > policy.max_items:
@@ -390,12 +408,16 @@ def leading_keys(state: DebounceState, recent_before: dict[str, float], now: flo
 
 
 def drop_processed(
-    state: DebounceState, processed: dict[str, Sequence[ProcessedRun]], policy: DebouncePolicy
+    state: DebounceState,
+    processed: dict[str, Sequence[ProcessedRun]],
+    policy: DebouncePolicy,
+    covered: Callable[[dict, dict], bool] | None = None,
 ) -> dict[str, int]:
-    """Consume pending changes that a successful run already covered, whoever launched it: a run that
-    started after the changes were made (or seen) processed them. A run over the whole partition
-    consumes every pending change of it; a run over some items consumes those items. Returns the
-    changes dropped per partition."""
+    """Consume pending changes that a successful run already covered, whoever launched it. A run that
+    recorded its point saw them if the source says every pending change was visible there
+    (`covered`: exact, no clocks); a run without one, if it started after the changes were seen, or
+    made plus `processed_margin_s`. A run over the whole partition consumes every pending change of
+    it; a run over some items consumes those items. Returns the changes dropped per partition."""
     dropped: dict[str, int] = {}
     for key, runs in processed.items():
         pending = state.pending.get(key)
@@ -403,7 +425,10 @@ def drop_processed(
             continue
         after = pending.processed_before(policy.processed_margin_s)
         for run in runs:
-            if run.started <= after:
+            if covered is not None and run.point is not None and pending.summary is not None:
+                if not covered(run.point, pending.summary):
+                    continue
+            elif run.started <= after:
                 continue
             if run.items is None:
                 pending.items = set()
@@ -442,11 +467,14 @@ def advance(
     if saved_position is not None:
         outcome.pruned = source.acknowledge(saved_position)
 
+    summarize, covered = getattr(source, "summarize", None), getattr(source, "covered", None)
     started = clock()
     more = True
     while more and outcome.read < policy.max_read and clock() - started < policy.read_budget_s:
         batch = source.read(state.position, min(policy.read_chunk, policy.max_read - outcome.read))
-        outcome.ops.update(fold(state, batch.changes, now, policy, seen_by=seen_by, within=source.within))
+        outcome.ops.update(
+            fold(state, batch.changes, now, policy, seen_by=seen_by, within=source.within, summarize=summarize)
+        )
         outcome.read += len(batch.changes)
         state.position = batch.position
         more = batch.more
@@ -459,7 +487,7 @@ def advance(
         # Looked up only for the partitions about to launch (a few instance queries each), not every tick.
         due = [key for key, _, _ in due_now(state, now, policy, busy | held, not more, leading)]
         if due:
-            outcome.processed = drop_processed(state, processed(due), policy)
+            outcome.processed = drop_processed(state, processed(due), policy, covered)
     outcome.busy = sorted(busy & set(state.pending))
     outcome.held = sorted(held)
     outcome.batches = plan(state, now, policy, busy, caught_up=not more, order=order, leading=leading, held=held)

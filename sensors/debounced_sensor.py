@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import dagster as dg
 
+from appdb.change_log import CHANGE_LOG_POINT
 from sensors.debounce import (
     Batch,
     ChangeSource,
@@ -90,8 +91,9 @@ def processed_runs(
     partitioned: bool = True,
 ) -> dict[str, list[ProcessedRun]]:
     """Per partition, the successful run that last materialized `asset_key` there, whoever launched it
-    (this sensor, a schedule, a backfill, the UI, `make demo`): the run's start time and the items its
-    run config names (`run_items(run_config)`, None: the whole partition)."""
+    (this sensor, a schedule, a backfill, the UI, `make demo`): the run's start time, the items its
+    run config names (`run_items(run_config)`, None: the whole partition) and the point it read the
+    change log from (metadata `change_log_point`, when the asset records one)."""
     out: dict[str, list[ProcessedRun]] = {}
     for key in partitions:
         records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key] if partitioned else None)
@@ -102,7 +104,13 @@ def processed_runs(
         if record is None or record.dagster_run.status != dg.DagsterRunStatus.SUCCESS or record.start_time is None:
             continue
         items = run_items(record.dagster_run.run_config or {})
-        out[key] = [ProcessedRun(record.dagster_run.run_id, started=record.start_time, items=items)]
+        point = records[0].asset_materialization.metadata.get(CHANGE_LOG_POINT)
+        out[key] = [
+            ProcessedRun(
+                record.dagster_run.run_id, started=record.start_time, items=items,
+                point=point.value if isinstance(point, dg.JsonMetadataValue) else None,
+            )
+        ]
     return out
 
 

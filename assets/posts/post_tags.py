@@ -7,8 +7,9 @@ import warnings
 import dagster as dg
 from pydantic import Field
 
+from appdb.posts_tables import post_change
 from assets.posts import checks
-from assets.metadata import timings_md
+from assets.metadata import change_log_point_md, timings_md
 from assets.posts.metadata import days_label
 from assets.posts.partitioning import day_window, window_of
 from assets.posts.schedules import DAY_CLOSED_BY
@@ -58,6 +59,7 @@ def build_post_tags(pool: str | None) -> tuple[dg.AssetsDefinition, dg.AssetChec
             llm: LLMResource,
         ) -> dg.MaterializeResult:
             start, end, days = window_of(context)
+            point = change_log_point_md(database.engine, post_change)  # before reading any post
             started = time.perf_counter()
             report = tag_posts(
                 database.engine, start, end, tagger.build(text_embedder, llm), tagger.max_tags,
@@ -77,6 +79,7 @@ def build_post_tags(pool: str | None) -> tuple[dg.AssetsDefinition, dg.AssetChec
                 )
             return dg.MaterializeResult(
                 metadata={
+                    **point,
                     "days": days_label(days),
                     "tagger": report.tagger,
                     "posts": report.posts,

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from appdb.changes import product_change
+from assets.metadata import change_log_point_md
 from assets.recsys import checks
 from assets.recsys.cache_invalidation import invalidate_owed, mark_dirty, owe
 from assets.recsys.config import ProductVectorsConfig
@@ -66,6 +68,7 @@ def build_product_vectors(shards: int, pool: str | None) -> tuple[dg.AssetsDefin
             recsys: RecsysSettings,
         ) -> dg.MaterializeResult:
             engine = database.engine
+            point = change_log_point_md(engine, product_change)  # before reading any product
 
             def before_first_write(client) -> None:
                 ensure_collection(
@@ -108,7 +111,7 @@ def build_product_vectors(shards: int, pool: str | None) -> tuple[dg.AssetsDefin
                 f"{report.deleted.total()} deleted, {report.unchanged} unchanged; cache: {invalidation.summary}"
             )
             return dg.MaterializeResult(
-                metadata=sync_metadata(report, image_embedder, vectors, recsys.collection, invalidation)
+                metadata={**sync_metadata(report, image_embedder, vectors, recsys.collection, invalidation), **point}
             )
 
         @dg.asset_check(

@@ -65,6 +65,7 @@ def test_post_tags_asset_and_its_check(defs_for, sqlite_url, http_server, instan
     assert (meta["posts"], meta["posts_tagged"], meta["posts_failed"], meta["tags_rejected"]) == (3, 2, 1, 1)
     assert (meta["rows_inserted"], meta["rows_updated"], meta["rows_unchanged"]) == (2, 0, 0)
     assert meta["tagger"] == "llm:test-model:max4"
+    assert meta["change_log_point"] == {"seq": 3}  # read after the three posts' changes were committed
     assert "invalid_json" in meta["failed_by_reason"] and "post 3" in meta["failed_by_reason"]
     assert "not_in_text" in meta["rejected_by_reason"] and "Haskell" in meta["rejected_by_reason"]
     [evaluation] = result.get_asset_check_evaluations()

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timezone
 
 import dagster as dg
+from sqlalchemy import text
 import pytest
 
 from assets.recsys import build_defs, checks
@@ -69,6 +70,11 @@ def test_one_shard_materializes_and_its_check_passes(setup, instance):
     assert "corrupt" in meta["images_skipped_by_reason"] and "(e.g. 7)" in meta["images_skipped_by_reason"]
     assert "| text_embed |" in meta["timings"]
     assert {k: v.passed for k, v in evaluations(result).items()} == {"shard-01": True}
+    # Where it read the change log from, for product_changes_sensor's "already processed".
+    with harness.engine.connect() as conn:
+        logged = conn.execute(text("SELECT max(seq) FROM product_change")).scalar()
+    point = meta["change_log_point"]
+    assert point == {"seq": logged} if harness.engine.dialect.name == "sqlite" else sorted(point) == ["xip", "xmax", "xmin"]
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 from sqlalchemy import text
 
+from appdb.changes import product_change
+from assets.metadata import change_log_point_md
 from orchestration.partitions import POSTS_PARTITIONS, vector_shard_keys
 from sensors import new_posts
 from sensors.debounce import DebounceState
@@ -113,3 +115,42 @@ def test_a_post_with_a_future_posted_at_is_held_and_processed_when_its_day_comes
     monkeypatch.setattr(type(POSTS_PARTITIONS), "_get_current_timestamp", lambda self: later)
     data = h.tick(advance=5)
     assert [r.partition_key for r in data.run_requests] == [tomorrow.date().isoformat()]
+
+
+def _materialize_reading_from(instance, engine, table, partition_key: str) -> None:
+    """A successful product_vectors run that recorded where it read the change log from, as the real
+    asset does before it reads any product."""
+
+    @dg.asset(name="product_vectors", partitions_def=dg.StaticPartitionsDefinition(vector_shard_keys(SHARDS)))
+    def stub():
+        return dg.MaterializeResult(metadata=change_log_point_md(engine, table))
+
+    assert dg.materialize([stub], instance=instance, partition_key=partition_key).success
+
+
+def test_a_long_transaction_committed_after_the_run_read_is_launched(db_url, instance):
+    """T logged its change ten minutes before the run started but committed after the run read: the run
+    did not see it. By the clock (made + 2 s < run start) it would be dropped; by the point it is not."""
+    h = Harness(db_url, instance, env={"PRODUCT_CHANGES_LEADING_EDGE": "true"})
+    [product_id] = shard_ids(2, 1)
+    with h.engine.connect() as slow:
+        tx = slow.begin()
+        slow.execute(text("INSERT INTO product (id, title, updated_at) VALUES (:i, 'slow', CURRENT_TIMESTAMP)"), {"i": product_id})
+        slow.execute(text("UPDATE product_change SET changed_at = :t"), {"t": datetime.now(timezone.utc) - timedelta(minutes=10)})
+        _materialize_reading_from(instance, h.engine, product_change, "shard-02")
+        tx.commit()
+    h.now = time.time() + 60
+    tick = h.tick()
+    assert list(tick.by_shard) == ["shard-02"] and ids_of(tick.by_shard["shard-02"]) == [product_id]
+
+
+def test_a_change_committed_just_before_the_run_read_is_consumed(db_url, instance):
+    """Committed a moment before the run read (within the clock margin, which would launch it again):
+    the run's point shows it saw the change, so nothing launches."""
+    h = Harness(db_url, instance, env={"PRODUCT_CHANGES_LEADING_EDGE": "true"})
+    h.insert(shard_ids(2, 2))
+    _materialize_reading_from(instance, h.engine, product_change, "shard-02")
+    h.now = time.time() + 60
+    tick = h.save(h.tick())
+    assert tick.requests == [] and "already processed by later runs: {'shard-02': 2}" in tick.skip
+    assert "shard-02" not in DebounceState.from_json(h.cursor).pending
