@@ -17,6 +17,7 @@
 
     BENCH_CHANGES=5 BENCH_BURST=2000 python benchmarks/bench_04_sensor.py   # quicker
     BENCH_LEADING_EDGE=false ...   # the trailing edge alone; BENCH_COMPARE=0 skips the run without the server
+    BENCH_DAEMON=0 python benchmarks/bench_04_sensor.py                     # (1) alone
 """
 
 from __future__ import annotations
@@ -325,5 +326,6 @@ def _burst(engine, instance, products: int) -> None:
 if __name__ == "__main__":
     print(__doc__.split("\n\n")[0].strip().splitlines()[0])
     bench_tick()
-    bench_daemon()
+    if os.environ.get("BENCH_DAEMON", "1") != "0":  # BENCH_DAEMON=0: the tick duration alone
+        bench_daemon()
     sys.exit(0 if all(verdicts) else 1)
