@@ -5,13 +5,37 @@ each other's modules for these names, so no table module imports another to regi
 `appdb/schema.py` lists them all.
 """
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Integer, MetaData, Numeric, String, Table, func
+from sqlalchemy.dialects import sqlite
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Money = Numeric(18, 4, asdecimal=True)
 Rate = Numeric(24, 10, asdecimal=True)
-Timestamp = DateTime(timezone=True)
+
+
+class _SqliteTimestamp(sqlite.DATETIME):
+    """SQLite keeps timestamps as text and compares them as text. CURRENT_TIMESTAMP (every server default)
+    writes "2026-12-04 10:00:00"; SQLAlchemy writes "2026-12-04 10:00:00.000000", which sorts after it, so
+    a row stamped by the server exactly on the hour fell before a bound of that hour (into the previous
+    hour's window). A whole second is written, and compared, without the fraction: text order is time
+    order again."""
+
+    def bind_processor(self, dialect):
+        process = super().bind_processor(dialect)
+
+        def bind(value):
+            text = process(value)
+            if isinstance(value, datetime) and value.microsecond == 0:
+                return text[:19]  # "YYYY-MM-DD HH:MM:SS"
+            return text
+
+        return bind
+
+
+Timestamp = DateTime(timezone=True).with_variant(_SqliteTimestamp(timezone=True), "sqlite")
 
 metadata = MetaData(
     naming_convention={

@@ -127,3 +127,21 @@ def test_usage_statistics_one_row_per_user_and_hour_never_resent(engine, users_s
     assert deliver_due(engine, client(users_server.url), "run-2", FAST).claimed == 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM notification_outbox WHERE kind = 'usage_statistics'")).scalar() == 2
+
+
+def test_a_query_stamped_by_the_server_exactly_on_the_hour_counts_in_that_hour(engine):
+    """SQLite's CURRENT_TIMESTAMP writes "2026-11-30 11:00:00" (no fraction); the hour's bound must
+    compare equal to it, not after it (it used to land in 10:00-11:00)."""
+    write_logs(engine, log_rows(2, users=1))
+    with engine.begin() as conn:  # what the server default writes, on each database
+        stamp = "'2026-11-30 11:00:00'" if engine.dialect.name == "sqlite" else "TIMESTAMPTZ '2026-11-30 11:00:00+00'"
+        conn.execute(text(f"UPDATE rag_query_log SET created_at = {stamp} WHERE message_id = 'msg-1'"))
+        conn.execute(text(f"UPDATE rag_query_log SET created_at = {stamp.replace('11:00:00', '10:59:59')} WHERE message_id = 'msg-0'"))
+    before = enqueue_usage_statistics(engine, utc(2026, 11, 30, 10), utc(2026, 11, 30, 11))
+    on_the_hour = enqueue_usage_statistics(engine, utc(2026, 11, 30, 11), utc(2026, 11, 30, 12))
+    assert (before.queries, on_the_hour.queries) == (1, 1)
+    # A whole second written by the platform has the server's form.
+    written = write_logs(engine, log_rows(1, users=1, start=9, created_at=utc(2026, 11, 30, 11)))
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT CAST(created_at AS TEXT) FROM rag_query_log WHERE id = :i"), {"i": written[0]}).scalar()
+    assert raw.startswith("2026-11-30 11:00:00") and (engine.dialect.name != "sqlite" or raw == "2026-11-30 11:00:00")
