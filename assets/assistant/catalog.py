@@ -85,20 +85,15 @@ def touched(conn: Connection, changed: Iterable[Key]) -> set[Key]:
             for row in conn.execute(select(part_option.c.category_id).where(part_option.c.id.in_(chunk))).all():
                 if row.category_id is not None:
                     keys.add((CATEGORY, row.category_id))
-            for row in conn.execute(
-                select(inc.id, inc.option_id, inc.incompatible_option_id).where(
-                    or_(inc.option_id.in_(chunk), inc.incompatible_option_id.in_(chunk))
-                )
-            ).all():
-                keys.add((INCOMPATIBILITY, row.id))
-                rule_options |= {row.option_id, row.incompatible_option_id}
-            for row in conn.execute(
-                select(pr.id, pr.option_id, pr.depends_on_option_id).where(
-                    or_(pr.option_id.in_(chunk), pr.depends_on_option_id.in_(chunk))
-                )
-            ).all():
-                keys.add((PRICE_RULE, row.id))
-                rule_options |= {row.option_id, row.depends_on_option_id}
+            # The rules with the option on either side, and the options on their other side.
+            for kind, rule_id, side, other in (
+                (INCOMPATIBILITY, inc.id, inc.option_id, inc.incompatible_option_id),
+                (PRICE_RULE, pr.id, pr.option_id, pr.depends_on_option_id),
+            ):
+                query = select(rule_id, side, other).where(or_(side.in_(chunk), other.in_(chunk)))
+                for found, first, second in conn.execute(query).all():
+                    keys.add((kind, found))
+                    rule_options |= {first, second}
     keys |= {(OPTION, option_id) for option_id in rule_options}
     # Products state their options' names, categories and prices, and the price rules among them.
     product_sources = options | price_subjects
